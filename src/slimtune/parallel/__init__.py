@@ -1,0 +1,1 @@
+"""Parallel execution: local worker processes (and a Dask executor)."""

@@ -1,0 +1,688 @@
+"""SQL storage through SQLAlchemy 2 Core: SQLite (default, embedded) and PostgreSQL.
+
+Design points
+* Core statements, no ORM: a trial costs a handful of short transactions.
+* SQLite: WAL journal, ``synchronous=NORMAL``, a busy timeout, and every write transaction
+  opened with ``BEGIN IMMEDIATE`` so that concurrent writers queue on the busy handler
+  instead of failing on a read-to-write lock upgrade. A write that still meets "database is
+  locked" is retried with backoff.
+* Trial numbers come from a per-study counter bumped with ``UPDATE ... RETURNING`` inside
+  the trial's insert transaction: atomic on both back ends, so several processes never
+  duplicate or skip a number.
+* Finished trials never change; ``get_all_trials`` caches them and reads only newer or
+  unfinished ones, so a sampler's per-suggestion read stays cheap in long studies.
+* Everything is JSON; the schema version is stored and checked on open.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+import random
+import threading
+import time
+from collections.abc import Callable, Container, Sequence
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from slimtune.distributions import (
+    BaseDistribution,
+    distribution_to_json,
+    json_to_distribution,
+)
+from slimtune.storage.base import (
+    SCHEMA_VERSION,
+    BaseStorage,
+    DuplicatedStudyError,
+    StudyNotFoundError,
+)
+from slimtune.trial import FAIL_REASON_KEY, FrozenTrial, TrialState
+
+T = TypeVar("T")
+
+metadata = sa.MetaData()
+
+meta_table = sa.Table(
+    "slimtune_meta",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+studies = sa.Table(
+    "studies",
+    metadata,
+    sa.Column("study_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("study_name", sa.String(512), nullable=False, unique=True),
+    sa.Column("directions", sa.Text, nullable=False),
+    sa.Column("next_number", sa.Integer, nullable=False, default=0),
+    sa.Column("created_at", sa.Float, nullable=False),
+)
+study_attrs = sa.Table(
+    "study_attrs",
+    metadata,
+    sa.Column("study_id", sa.Integer, sa.ForeignKey("studies.study_id", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("kind", sa.String(8), primary_key=True),
+    sa.Column("key", sa.String(512), primary_key=True),
+    sa.Column("value_json", sa.Text, nullable=False),
+)
+trials = sa.Table(
+    "trials",
+    metadata,
+    sa.Column("trial_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("study_id", sa.Integer, sa.ForeignKey("studies.study_id", ondelete="CASCADE"),
+              nullable=False, index=True),
+    sa.Column("number", sa.Integer, nullable=False),
+    sa.Column("state", sa.Integer, nullable=False, index=True),
+    sa.Column("values_json", sa.Text, nullable=True),
+    sa.Column("datetime_start", sa.Float, nullable=True),
+    sa.Column("datetime_complete", sa.Float, nullable=True),
+    sa.Column("heartbeat", sa.Float, nullable=True),
+    sa.UniqueConstraint("study_id", "number", name="uq_trial_number"),
+)
+trial_params = sa.Table(
+    "trial_params",
+    metadata,
+    sa.Column("trial_id", sa.Integer, sa.ForeignKey("trials.trial_id", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("name", sa.String(512), primary_key=True),
+    sa.Column("value", sa.Float, nullable=False),
+    sa.Column("distribution_json", sa.Text, nullable=False),
+)
+trial_values = sa.Table(  # intermediate values
+    "trial_intermediate",
+    metadata,
+    sa.Column("trial_id", sa.Integer, sa.ForeignKey("trials.trial_id", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("step", sa.Integer, primary_key=True),
+    sa.Column("value_json", sa.Text, nullable=False),
+)
+trial_attrs = sa.Table(
+    "trial_attrs",
+    metadata,
+    sa.Column("trial_id", sa.Integer, sa.ForeignKey("trials.trial_id", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("kind", sa.String(8), primary_key=True),
+    sa.Column("key", sa.String(512), primary_key=True),
+    sa.Column("value_json", sa.Text, nullable=False),
+)
+
+
+class SchemaVersionError(RuntimeError):
+    """The database was written by an incompatible version of slimtune."""
+
+
+def _dumps(value: Any, what: str) -> str:
+    try:
+        return json.dumps(value, allow_nan=True)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"{what} must be JSON-serialisable: {e}") from None
+
+
+def _ts(x: float | None) -> _dt.datetime | None:
+    return _dt.datetime.fromtimestamp(x) if x is not None else None
+
+
+def _values_to_json(values: Sequence[float] | None) -> str | None:
+    if values is None:
+        return None
+    # JSON has no inf; store it as a string so that it round-trips exactly.
+    return json.dumps([v if math.isfinite(v) else repr(float(v)) for v in values])
+
+
+def _values_from_json(s: str | None) -> list[float] | None:
+    if s is None:
+        return None
+    return [float(v) for v in json.loads(s)]
+
+
+class SQLStorage(BaseStorage):
+    """A study database: ``sqlite:///path.db`` or ``postgresql+psycopg://user@host/db``.
+
+    ``heartbeat_interval`` (seconds) turns on heartbeats: a RUNNING trial whose worker has
+    not beaten for ``grace_period`` seconds (default twice the interval) is marked FAIL.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        heartbeat_interval: float | None = None,
+        grace_period: float | None = None,
+        engine_kwargs: dict[str, Any] | None = None,
+    ):
+        if not isinstance(url, str) or "://" not in url:
+            raise ValueError(
+                f"storage={url!r} is not a database URL; use e.g. 'sqlite:///study.db' or "
+                "'postgresql+psycopg://user:pass@host/dbname'."
+            )
+        if url.startswith("postgresql://"):
+            url = "postgresql+psycopg://" + url[len("postgresql://"):]
+        self.url = url
+        self.heartbeat_interval = heartbeat_interval
+        self.grace_period = grace_period if grace_period is not None else (
+            2 * heartbeat_interval if heartbeat_interval else None
+        )
+        self._engine_kwargs = dict(engine_kwargs or {})
+        self._init_engine()
+        self._cache_lock = threading.Lock()
+        self._finished: dict[int, dict[int, FrozenTrial]] = {}  # study -> trial_id -> trial
+        self._watermark: dict[int, int] = {}  # study -> largest trial_id read
+        self._unfinished: dict[int, list[int]] = {}  # study -> ids unfinished at last read
+
+    # --- engine -----------------------------------------------------------------------
+    def _init_engine(self) -> None:
+        self.is_sqlite = self.url.startswith("sqlite")
+        kw = dict(self._engine_kwargs)
+        if self.is_sqlite:
+            kw.setdefault("connect_args", {}).setdefault("timeout", 60.0)
+            kw.setdefault("connect_args", {})["check_same_thread"] = False
+        else:
+            kw.setdefault("pool_pre_ping", True)
+        try:
+            self.engine = sa.create_engine(self.url, **kw)
+        except Exception as e:  # noqa: BLE001 - report what is missing, e.g. the driver
+            raise ValueError(f"cannot open storage {self.url!r}: {e}") from e
+        if self.is_sqlite:
+            @event.listens_for(self.engine, "connect")
+            def _on_connect(dbapi_conn: Any, _rec: Any) -> None:
+                dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+                cur = dbapi_conn.cursor()
+                cur.execute("PRAGMA journal_mode=WAL")
+                cur.execute("PRAGMA synchronous=NORMAL")
+                cur.execute("PRAGMA foreign_keys=ON")
+                cur.close()
+
+            @event.listens_for(self.engine, "begin")
+            def _on_begin(conn: sa.Connection) -> None:
+                write = conn.get_execution_options().get("slimtune_write", False)
+                conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+        self._write_opts = {"slimtune_write": True}
+        self._create_schema()
+
+    def _create_schema(self) -> None:
+        def create(conn: sa.Connection) -> None:
+            metadata.create_all(conn)
+            row = conn.execute(
+                sa.select(meta_table.c.value).where(meta_table.c.key == "schema_version")
+            ).first()
+            if row is None:
+                try:
+                    conn.execute(
+                        meta_table.insert().values(key="schema_version", value=str(SCHEMA_VERSION))
+                    )
+                except IntegrityError:
+                    pass
+            elif row[0] != str(SCHEMA_VERSION):
+                raise SchemaVersionError(
+                    f"storage {self.url!r} has schema version {row[0]}, this slimtune reads "
+                    f"version {SCHEMA_VERSION}. Use the slimtune version that wrote it, or "
+                    "start a new database."
+                )
+
+        try:
+            self._write(create)
+        except IntegrityError:  # another process created the schema at the same time
+            self._write(create)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {
+            "url": self.url,
+            "heartbeat_interval": self.heartbeat_interval,
+            "grace_period": self.grace_period,
+            "_engine_kwargs": self._engine_kwargs,
+        }
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._init_engine()
+        self._cache_lock = threading.Lock()
+        self._finished = {}
+        self._watermark = {}
+        self._unfinished = {}
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # --- transaction helpers -------------------------------------------------------------
+    def _write(self, fn: Callable[[sa.Connection], T]) -> T:
+        """Run ``fn`` in a write transaction; retry on a locked database with backoff."""
+        delay = 0.01
+        for attempt in range(60):
+            try:
+                with self.engine.connect().execution_options(**self._write_opts) as conn:
+                    with conn.begin():
+                        return fn(conn)
+            except OperationalError as e:
+                msg = str(e).lower()
+                retryable = "locked" in msg or "busy" in msg or "deadlock" in msg
+                if not retryable or attempt == 59:
+                    raise
+                time.sleep(delay * (1 + random.random()))
+                delay = min(delay * 2, 1.0)
+        raise RuntimeError("unreachable")  # pragma: no cover
+
+    def _read(self, fn: Callable[[sa.Connection], T]) -> T:
+        with self.engine.connect() as conn:
+            with conn.begin():
+                return fn(conn)
+
+    # --- studies ----------------------------------------------------------------------
+    def create_new_study(self, directions: Sequence[str], study_name: str) -> int:
+        def go(conn: sa.Connection) -> int:
+            res = conn.execute(
+                studies.insert().values(
+                    study_name=study_name,
+                    directions=json.dumps(list(directions)),
+                    next_number=0,
+                    created_at=time.time(),
+                )
+            )
+            return int(res.inserted_primary_key[0])
+
+        try:
+            return self._write(go)
+        except IntegrityError:
+            raise DuplicatedStudyError(f"a study named {study_name!r} already exists.") from None
+
+    def delete_study(self, study_id: int) -> None:
+        self.get_study_name_from_id(study_id)
+
+        def go(conn: sa.Connection) -> None:
+            tids = sa.select(trials.c.trial_id).where(trials.c.study_id == study_id)
+            for tab in (trial_params, trial_values, trial_attrs):
+                conn.execute(tab.delete().where(tab.c.trial_id.in_(tids)))
+            conn.execute(trials.delete().where(trials.c.study_id == study_id))
+            conn.execute(study_attrs.delete().where(study_attrs.c.study_id == study_id))
+            conn.execute(studies.delete().where(studies.c.study_id == study_id))
+
+        self._write(go)
+        with self._cache_lock:
+            self._finished.pop(study_id, None)
+            self._watermark.pop(study_id, None)
+
+    def get_study_id_from_name(self, study_name: str) -> int:
+        row = self._read(
+            lambda c: c.execute(
+                sa.select(studies.c.study_id).where(studies.c.study_name == study_name)
+            ).first()
+        )
+        if row is None:
+            raise StudyNotFoundError(f"no study named {study_name!r} in {self.url}.")
+        return int(row[0])
+
+    def _study_row(self, study_id: int) -> Any:
+        row = self._read(
+            lambda c: c.execute(sa.select(studies).where(studies.c.study_id == study_id)).first()
+        )
+        if row is None:
+            raise StudyNotFoundError(f"no study with id {study_id} in {self.url}.")
+        return row
+
+    def get_study_name_from_id(self, study_id: int) -> str:
+        return str(self._study_row(study_id).study_name)
+
+    def get_study_directions(self, study_id: int) -> list[str]:
+        return list(json.loads(self._study_row(study_id).directions))
+
+    def _set_study_attr(self, study_id: int, kind: str, key: str, value: Any) -> None:
+        vj = _dumps(value, f"study {kind} attr {key!r}")
+
+        def go(conn: sa.Connection) -> None:
+            n = conn.execute(
+                study_attrs.update()
+                .where(
+                    study_attrs.c.study_id == study_id,
+                    study_attrs.c.kind == kind,
+                    study_attrs.c.key == key,
+                )
+                .values(value_json=vj)
+            ).rowcount
+            if n == 0:
+                conn.execute(
+                    study_attrs.insert().values(study_id=study_id, kind=kind, key=key, value_json=vj)
+                )
+
+        self._write(go)
+
+    def set_study_user_attr(self, study_id: int, key: str, value: Any) -> None:
+        self._set_study_attr(study_id, "user", key, value)
+
+    def set_study_system_attr(self, study_id: int, key: str, value: Any) -> None:
+        self._set_study_attr(study_id, "system", key, value)
+
+    def _study_attrs(self, study_id: int, kind: str) -> dict[str, Any]:
+        rows = self._read(
+            lambda c: c.execute(
+                sa.select(study_attrs.c.key, study_attrs.c.value_json).where(
+                    study_attrs.c.study_id == study_id, study_attrs.c.kind == kind
+                )
+            ).all()
+        )
+        return {k: json.loads(v) for k, v in rows}
+
+    def get_study_user_attrs(self, study_id: int) -> dict[str, Any]:
+        return self._study_attrs(study_id, "user")
+
+    def get_study_system_attrs(self, study_id: int) -> dict[str, Any]:
+        return self._study_attrs(study_id, "system")
+
+    def get_all_study_names(self) -> list[str]:
+        rows = self._read(
+            lambda c: c.execute(
+                sa.select(studies.c.study_name).order_by(studies.c.study_id)
+            ).all()
+        )
+        return [r[0] for r in rows]
+
+    # --- trials -----------------------------------------------------------------------
+    def create_new_trial(
+        self,
+        study_id: int,
+        state: TrialState = TrialState.RUNNING,
+        system_attrs: dict[str, Any] | None = None,
+        user_attrs: dict[str, Any] | None = None,
+    ) -> int:
+        attrs = [("system", k, _dumps(v, f"system attr {k!r}")) for k, v in (system_attrs or {}).items()]
+        attrs += [("user", k, _dumps(v, f"user attr {k!r}")) for k, v in (user_attrs or {}).items()]
+        now = time.time()
+        running = state == TrialState.RUNNING
+
+        def go(conn: sa.Connection) -> int:
+            row = conn.execute(
+                studies.update()
+                .where(studies.c.study_id == study_id)
+                .values(next_number=studies.c.next_number + 1)
+                .returning(studies.c.next_number)
+            ).first()
+            if row is None:
+                raise StudyNotFoundError(f"no study with id {study_id} in {self.url}.")
+            number = int(row[0]) - 1
+            res = conn.execute(
+                trials.insert().values(
+                    study_id=study_id,
+                    number=number,
+                    state=int(state),
+                    datetime_start=now if running else None,
+                    heartbeat=now if running and self.heartbeat_interval else None,
+                )
+            )
+            tid = int(res.inserted_primary_key[0])
+            if attrs:
+                conn.execute(
+                    trial_attrs.insert(),
+                    [{"trial_id": tid, "kind": k, "key": key, "value_json": v} for k, key, v in attrs],
+                )
+            return tid
+
+        return self._write(go)
+
+    def pop_waiting_trial_id(self, study_id: int) -> int | None:
+        for _ in range(100):
+            def go(conn: sa.Connection) -> tuple[bool, int | None]:
+                row = conn.execute(
+                    sa.select(sa.func.min(trials.c.trial_id)).where(
+                        trials.c.study_id == study_id, trials.c.state == int(TrialState.WAITING)
+                    )
+                ).first()
+                if row is None or row[0] is None:
+                    return True, None
+                tid = int(row[0])
+                now = time.time()
+                n = conn.execute(
+                    trials.update()
+                    .where(trials.c.trial_id == tid, trials.c.state == int(TrialState.WAITING))
+                    .values(
+                        state=int(TrialState.RUNNING),
+                        datetime_start=now,
+                        heartbeat=now if self.heartbeat_interval else None,
+                    )
+                ).rowcount
+                return n == 1, tid if n == 1 else None
+
+            done, tid = self._write(go)
+            if done:
+                return tid
+        return None
+
+    def set_trial_param(
+        self, trial_id: int, name: str, internal: float, distribution: BaseDistribution
+    ) -> None:
+        dj = distribution_to_json(distribution)
+        self._write(
+            lambda c: c.execute(
+                trial_params.insert().values(
+                    trial_id=trial_id, name=name, value=float(internal), distribution_json=dj
+                )
+            )
+        )
+
+    def set_trial_state_values(
+        self, trial_id: int, state: TrialState, values: Sequence[float] | None = None
+    ) -> bool:
+        now = time.time()
+        vals: dict[str, Any] = {"state": int(state)}
+        if values is not None:
+            vals["values_json"] = _values_to_json(values)
+        if state.is_finished():
+            vals["datetime_complete"] = now
+        elif state == TrialState.RUNNING:
+            vals["datetime_start"] = now
+            if self.heartbeat_interval:
+                vals["heartbeat"] = now
+        if state == TrialState.RUNNING:
+            allowed = [int(TrialState.WAITING)]
+        else:
+            allowed = [int(TrialState.RUNNING), int(TrialState.WAITING)]
+        n = self._write(
+            lambda c: c.execute(
+                trials.update()
+                .where(trials.c.trial_id == trial_id, trials.c.state.in_(allowed))
+                .values(**vals)
+            ).rowcount
+        )
+        return n == 1
+
+    def set_trial_intermediate_value(self, trial_id: int, step: int, value: Any) -> None:
+        vj = _dumps(value, "intermediate value")
+
+        def go(conn: sa.Connection) -> None:
+            n = conn.execute(
+                trial_values.update()
+                .where(trial_values.c.trial_id == trial_id, trial_values.c.step == int(step))
+                .values(value_json=vj)
+            ).rowcount
+            if n == 0:
+                conn.execute(
+                    trial_values.insert().values(trial_id=trial_id, step=int(step), value_json=vj)
+                )
+
+        self._write(go)
+
+    def _set_trial_attr(self, trial_id: int, kind: str, key: str, value: Any) -> None:
+        vj = _dumps(value, f"{kind} attr {key!r}")
+
+        def go(conn: sa.Connection) -> None:
+            n = conn.execute(
+                trial_attrs.update()
+                .where(
+                    trial_attrs.c.trial_id == trial_id,
+                    trial_attrs.c.kind == kind,
+                    trial_attrs.c.key == key,
+                )
+                .values(value_json=vj)
+            ).rowcount
+            if n == 0:
+                conn.execute(
+                    trial_attrs.insert().values(trial_id=trial_id, kind=kind, key=key, value_json=vj)
+                )
+
+        self._write(go)
+
+    def set_trial_user_attr(self, trial_id: int, key: str, value: Any) -> None:
+        self._set_trial_attr(trial_id, "user", key, value)
+
+    def set_trial_system_attr(self, trial_id: int, key: str, value: Any) -> None:
+        self._set_trial_attr(trial_id, "system", key, value)
+
+    # --- reading ----------------------------------------------------------------------
+    def _load(self, conn: sa.Connection, where: Any) -> list[FrozenTrial]:
+        rows = conn.execute(sa.select(trials).where(where).order_by(trials.c.number)).all()
+        if not rows:
+            return []
+        ids = [r.trial_id for r in rows]
+        by_id: dict[int, dict[str, Any]] = {
+            r.trial_id: {"params": {}, "dists": {}, "inter": {}, "user": {}, "system": {}}
+            for r in rows
+        }
+        # Chunk IN lists so that huge studies stay under driver parameter limits.
+        for i in range(0, len(ids), 900):
+            chunk = ids[i : i + 900]
+            for tid, name, value, dj in conn.execute(
+                sa.select(
+                    trial_params.c.trial_id, trial_params.c.name, trial_params.c.value,
+                    trial_params.c.distribution_json,
+                ).where(trial_params.c.trial_id.in_(chunk))
+            ):
+                dist = _dist_cache(dj)
+                by_id[tid]["params"][name] = dist.to_external(value)
+                by_id[tid]["dists"][name] = dist
+            for tid, step, vj in conn.execute(
+                sa.select(trial_values.c.trial_id, trial_values.c.step, trial_values.c.value_json)
+                .where(trial_values.c.trial_id.in_(chunk))
+                .order_by(trial_values.c.step)
+            ):
+                by_id[tid]["inter"][step] = json.loads(vj)
+            for tid, kind, key, vj in conn.execute(
+                sa.select(
+                    trial_attrs.c.trial_id, trial_attrs.c.kind, trial_attrs.c.key,
+                    trial_attrs.c.value_json,
+                ).where(trial_attrs.c.trial_id.in_(chunk))
+            ):
+                by_id[tid][kind][key] = json.loads(vj)
+        out = []
+        for r in rows:
+            d = by_id[r.trial_id]
+            out.append(
+                FrozenTrial(
+                    number=r.number,
+                    state=TrialState(r.state),
+                    values=_values_from_json(r.values_json),
+                    datetime_start=_ts(r.datetime_start),
+                    datetime_complete=_ts(r.datetime_complete),
+                    params=d["params"],
+                    distributions=d["dists"],
+                    user_attrs=d["user"],
+                    system_attrs=d["system"],
+                    intermediate_values=d["inter"],
+                    trial_id=r.trial_id,
+                )
+            )
+        return out
+
+    def get_trial(self, trial_id: int) -> FrozenTrial:
+        got = self._read(lambda c: self._load(c, trials.c.trial_id == trial_id))
+        if not got:
+            raise KeyError(f"no trial with id {trial_id}.")
+        return got[0]
+
+    def get_all_trials(
+        self, study_id: int, states: Container[TrialState] | None = None
+    ) -> list[FrozenTrial]:
+        with self._cache_lock:
+            finished = self._finished.setdefault(study_id, {})
+            mark = self._watermark.get(study_id, 0)
+            unfinished_old = list(self._unfinished.get(study_id, []))
+        cond = sa.and_(trials.c.study_id == study_id, trials.c.trial_id > mark)
+        if unfinished_old:
+            cond = sa.or_(cond, trials.c.trial_id.in_(unfinished_old))
+        if not finished and mark == 0:
+            # First read: make sure the study exists, for a clear error.
+            self.get_study_name_from_id(study_id)
+        fresh = self._read(lambda c: self._load(c, cond))
+        with self._cache_lock:
+            unfinished: dict[int, FrozenTrial] = {}
+            for t in fresh:
+                if t.state.is_finished():
+                    finished[t.trial_id] = t
+                else:
+                    unfinished[t.trial_id] = t
+                if t.trial_id > self._watermark.get(study_id, 0):
+                    self._watermark[study_id] = t.trial_id
+            self._unfinished[study_id] = list(unfinished)
+            allt = list(finished.values()) + list(unfinished.values())
+        allt.sort(key=lambda t: t.number)
+        if states is None:
+            return allt
+        return [t for t in allt if t.state in states]
+
+    def get_n_trials(self, study_id: int, states: Container[TrialState] | None = None) -> int:
+        q = sa.select(sa.func.count()).select_from(trials).where(trials.c.study_id == study_id)
+        if states is not None:
+            q = q.where(trials.c.state.in_([int(s) for s in TrialState if s in states]))
+        return int(self._read(lambda c: c.execute(q).scalar_one()))
+
+    # --- heartbeats -------------------------------------------------------------------
+    def record_heartbeat(self, trial_id: int) -> None:
+        now = time.time()
+        self._write(
+            lambda c: c.execute(
+                trials.update()
+                .where(trials.c.trial_id == trial_id, trials.c.state == int(TrialState.RUNNING))
+                .values(heartbeat=now)
+            )
+        )
+
+    def fail_stale_trials(self, study_id: int) -> list[int]:
+        if not self.heartbeat_interval or self.grace_period is None:
+            return []
+        now = time.time()
+        limit = now - self.grace_period
+
+        def go(conn: sa.Connection) -> list[tuple[int, float]]:
+            rows = conn.execute(
+                sa.select(trials.c.trial_id, trials.c.heartbeat).where(
+                    trials.c.study_id == study_id,
+                    trials.c.state == int(TrialState.RUNNING),
+                    trials.c.heartbeat.is_not(None),
+                    trials.c.heartbeat < limit,
+                )
+            ).all()
+            out = []
+            for tid, beat in rows:
+                n = conn.execute(
+                    trials.update()
+                    .where(trials.c.trial_id == tid, trials.c.state == int(TrialState.RUNNING))
+                    .values(state=int(TrialState.FAIL), datetime_complete=now)
+                ).rowcount
+                if n:
+                    reason = (
+                        f"heartbeat stale for {now - beat:.1f}s > grace period "
+                        f"{self.grace_period}s (worker died?)"
+                    )
+                    conn.execute(
+                        trial_attrs.insert().values(
+                            trial_id=tid, kind="system", key=FAIL_REASON_KEY,
+                            value_json=json.dumps(reason),
+                        )
+                    )
+                    out.append((tid, beat))
+            return out
+
+        return [tid for tid, _ in self._write(go)]
+
+
+_DIST_CACHE: dict[str, BaseDistribution] = {}
+
+
+def _dist_cache(dj: str) -> BaseDistribution:
+    d = _DIST_CACHE.get(dj)
+    if d is None:
+        if len(_DIST_CACHE) > 10000:
+            _DIST_CACHE.clear()
+        d = _DIST_CACHE[dj] = json_to_distribution(dj)
+    return d

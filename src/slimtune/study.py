@@ -1,0 +1,650 @@
+"""Studies: create/load, ask/tell, optimize, best trials and the Pareto front.
+
+Failure policy (what ``optimize`` does when a trial goes wrong)
+* The objective returns NaN, +-inf, None, a non-number or the wrong number of values:
+  the trial is stored FAIL with the reason in ``system_attrs["fail_reason"]`` and the
+  study goes on.
+* The objective raises: the trial is stored FAIL with the exception text. With the
+  default ``catch=None`` every ``Exception`` is caught and the study goes on. Pass
+  ``catch=()`` (Optuna's default) or a tuple of exception types to make any *other*
+  exception stop the study: it is re-raised after the trial has been stored.
+* ``KeyboardInterrupt`` always stops the study; the running trial is stored FAIL first.
+Nothing already stored is ever removed or changed by a failure.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+import math
+import os
+import threading
+import time
+import uuid
+from collections.abc import Callable, Container, Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+from slimtune.distributions import BaseDistribution
+from slimtune.multiobjective import is_pareto_front, to_losses
+from slimtune.pruners.base import BasePruner, NopPruner
+from slimtune.samplers.base import BaseSampler
+from slimtune.storage import BaseStorage, DuplicatedStudyError, get_storage
+from slimtune.trial import (
+    FAIL_REASON_KEY,
+    FIXED_PARAMS_KEY,
+    FrozenTrial,
+    Trial,
+    TrialPruned,
+    TrialState,
+)
+
+__all__ = [
+    "Study",
+    "StudyDirection",
+    "create_study",
+    "load_study",
+    "delete_study",
+    "get_all_study_names",
+    "get_all_study_summaries",
+    "copy_study",
+]
+
+logger = logging.getLogger("slimtune")
+
+ObjectiveFuncType = Callable[[Trial], float | Sequence[float]]
+CallbackType = Callable[["Study", FrozenTrial], None]
+
+
+class StudyDirection:
+    """The two directions, as strings (what storage keeps)."""
+
+    MINIMIZE = "minimize"
+    MAXIMIZE = "maximize"
+
+
+def _normalize_direction(d: Any) -> str:
+    name = getattr(d, "name", d)
+    s = str(name).lower()
+    if s not in ("minimize", "maximize"):
+        raise ValueError(f"direction={d!r}: use 'minimize' or 'maximize'.")
+    return s
+
+
+class Study:
+    """A set of trials in a storage, with a sampler and a pruner."""
+
+    def __init__(
+        self,
+        study_name: str,
+        storage: str | BaseStorage | None,
+        sampler: BaseSampler | None = None,
+        pruner: BasePruner | None = None,
+    ):
+        self._storage = get_storage(storage)
+        self.study_name = study_name
+        self._study_id = self._storage.get_study_id_from_name(study_name)
+        self._directions = self._storage.get_study_directions(self._study_id)
+        if sampler is None:
+            from slimtune.samplers.auto import AutoSampler
+
+            sampler = AutoSampler()
+        self.sampler: BaseSampler = sampler
+        self.pruner: BasePruner = pruner if pruner is not None else NopPruner()
+        self._stop_flag = False
+        self._known_dists: dict[str, BaseDistribution] = {}
+        self._worker_id = uuid.uuid4().hex[:8]
+
+    # --- basic properties ---------------------------------------------------------------
+    @property
+    def directions(self) -> list[str]:
+        return list(self._directions)
+
+    @property
+    def direction(self) -> str:
+        if len(self._directions) != 1:
+            raise RuntimeError("this study has several objectives; use `directions`.")
+        return self._directions[0]
+
+    def _is_multi_objective(self) -> bool:
+        return len(self._directions) > 1
+
+    @property
+    def user_attrs(self) -> dict[str, Any]:
+        return self._storage.get_study_user_attrs(self._study_id)
+
+    @property
+    def system_attrs(self) -> dict[str, Any]:
+        return self._storage.get_study_system_attrs(self._study_id)
+
+    def set_user_attr(self, key: str, value: Any) -> None:
+        self._storage.set_study_user_attr(self._study_id, key, value)
+
+    def set_system_attr(self, key: str, value: Any) -> None:
+        self._storage.set_study_system_attr(self._study_id, key, value)
+
+    # --- trials -----------------------------------------------------------------------
+    def get_trials(
+        self, deepcopy: bool = False, states: Container[TrialState] | None = None
+    ) -> list[FrozenTrial]:
+        """All trials ordered by number (optionally only those in ``states``)."""
+        trials = self._storage.get_all_trials(self._study_id, states)
+        if deepcopy:
+            import copy
+
+            trials = copy.deepcopy(trials)
+        return trials
+
+    @property
+    def trials(self) -> list[FrozenTrial]:
+        return self.get_trials()
+
+    def _get_trials_for_sampler(
+        self, states: Container[TrialState] | None = None
+    ) -> list[FrozenTrial]:
+        trials = self._storage.get_all_trials(self._study_id, states)
+        for t in trials[-50:]:
+            self._known_dists.update(t.distributions)
+        return trials
+
+    def _known_distribution(self, name: str) -> BaseDistribution | None:
+        return self._known_dists.get(name)
+
+    def _complete_trials(self) -> list[FrozenTrial]:
+        return self._storage.get_all_trials(self._study_id, (TrialState.COMPLETE,))
+
+    @staticmethod
+    def _feasible(trials: list[FrozenTrial]) -> list[FrozenTrial]:
+        """Trials whose constraints (if any were reported) are all <= 0."""
+        if not any(t.constraints is not None for t in trials):
+            return trials
+        return [t for t in trials if t.constraints is None or max(t.constraints) <= 0]
+
+    @property
+    def best_trial(self) -> FrozenTrial:
+        """The best complete (and feasible) trial of a single-objective study."""
+        if self._is_multi_objective():
+            raise RuntimeError(
+                "best_trial is for single-objective studies; use best_trials (the Pareto front)."
+            )
+        trials = self._feasible(self._complete_trials())
+        if not trials:
+            raise ValueError("no complete (feasible) trial yet: run some trials first.")
+        vals = np.array([t.values[0] for t in trials])  # type: ignore[index]
+        i = int(np.argmax(vals) if self._directions[0] == "maximize" else np.argmin(vals))
+        return trials[i]
+
+    @property
+    def best_value(self) -> float:
+        return self.best_trial.values[0]  # type: ignore[index]
+
+    @property
+    def best_params(self) -> dict[str, Any]:
+        return dict(self.best_trial.params)
+
+    @property
+    def best_trials(self) -> list[FrozenTrial]:
+        """The Pareto front of complete (feasible) trials; the best trials for one objective."""
+        trials = self._feasible(self._complete_trials())
+        if not trials:
+            return []
+        L = to_losses(np.array([t.values for t in trials]), self._directions)
+        mask = is_pareto_front(L)
+        return [t for t, m in zip(trials, mask) if m]
+
+    # --- ask / tell -------------------------------------------------------------------
+    def ask(self, fixed_distributions: dict[str, BaseDistribution] | None = None) -> Trial:
+        """Start a trial (an enqueued one first). Sample ``fixed_distributions`` at once."""
+        tid = self._storage.pop_waiting_trial_id(self._study_id)
+        if tid is None:
+            tid = self._storage.create_new_trial(self._study_id)
+        frozen = self._storage.get_trial(tid)
+        self.sampler.before_trial(self, frozen)
+        trial = Trial(self, tid, frozen)
+        for name, dist in (fixed_distributions or {}).items():
+            trial._suggest(name, dist)
+        return trial
+
+    def tell(
+        self,
+        trial: Trial | FrozenTrial | int,
+        values: float | Sequence[float] | None = None,
+        state: TrialState | None = None,
+        skip_if_finished: bool = False,
+    ) -> FrozenTrial:
+        """Finish a trial with its value(s), or with ``state`` PRUNED / FAIL.
+
+        Invalid values (NaN, inf, None, wrong count) store the trial as FAIL with the reason
+        rather than raising, so that a study never loses a trial to a bad return value.
+        """
+        tid = self._resolve_trial_id(trial)
+        frozen = trial._snapshot() if isinstance(trial, Trial) else self._storage.get_trial(tid)
+        if frozen.state.is_finished():
+            if skip_if_finished:
+                return frozen
+            raise RuntimeError(
+                f"trial {frozen.number} is already finished ({frozen.state.name}); pass "
+                "skip_if_finished=True to ignore this."
+            )
+        reason: str | None = None
+        vals: list[float] | None = None
+        if state is None:
+            state = TrialState.COMPLETE
+        if state == TrialState.COMPLETE:
+            vals, reason = self._check_values(values)
+            if reason is not None:
+                state = TrialState.FAIL
+        elif state == TrialState.PRUNED:
+            if values is not None:
+                vals, _ = self._check_values(values)
+            elif frozen.intermediate_values:
+                last = frozen.intermediate_values[max(frozen.intermediate_values)]
+                cand = last if isinstance(last, list) else [last]
+                if len(cand) == len(self._directions) and all(
+                    isinstance(v, (int, float)) and math.isfinite(v) for v in cand
+                ):
+                    vals = [float(v) for v in cand]
+        elif state == TrialState.FAIL:
+            vals = None
+        else:
+            raise ValueError(f"tell: state must be COMPLETE, PRUNED or FAIL, got {state!r}.")
+        if reason is not None:
+            self._storage.set_trial_system_attr(tid, FAIL_REASON_KEY, reason)
+            logger.warning("Trial %d failed: %s", frozen.number, reason)
+        try:
+            self.sampler.after_trial(self, frozen, state, vals)
+        finally:
+            ok = self._storage.set_trial_state_values(tid, state, vals)
+        if not ok and not skip_if_finished:
+            raise RuntimeError(
+                f"trial {frozen.number} was finished elsewhere (e.g. failed by a stale "
+                "heartbeat) before this tell."
+            )
+        done = self._storage.get_trial(tid)
+        if state == TrialState.COMPLETE and logger.isEnabledFor(logging.INFO):
+            logger.info(
+                "Trial %d finished with values %s and params %s.", done.number, vals, done.params
+            )
+        return done
+
+    def _check_values(self, values: Any) -> tuple[list[float] | None, str | None]:
+        n = len(self._directions)
+        if values is None:
+            return None, "the objective returned None."
+        if isinstance(values, (str, bytes)):
+            return None, f"the objective returned {values!r}, not a number."
+        if isinstance(values, Sequence) or (isinstance(values, np.ndarray) and values.ndim == 1):
+            seq = list(values)
+        else:
+            seq = [values]
+        if len(seq) != n:
+            return None, (
+                f"the objective returned {len(seq)} value(s) {seq!r}; the study has {n} "
+                "objective(s)."
+            )
+        out = []
+        for v in seq:
+            try:
+                f = float(v)
+            except (TypeError, ValueError):
+                return None, f"the objective returned {v!r}, which is not a number."
+            if math.isnan(f):
+                return None, "the objective returned NaN."
+            if math.isinf(f):
+                return None, f"the objective returned {f}."
+            out.append(f)
+        return out, None
+
+    def _resolve_trial_id(self, trial: Trial | FrozenTrial | int) -> int:
+        if isinstance(trial, Trial):
+            return trial._trial_id
+        if isinstance(trial, FrozenTrial):
+            return trial.trial_id
+        if isinstance(trial, (int, np.integer)):
+            for t in self._storage.get_all_trials(self._study_id):
+                if t.number == int(trial):
+                    return t.trial_id
+            raise ValueError(f"tell: no trial number {trial} in study {self.study_name!r}.")
+        raise TypeError(f"tell: expected a Trial, FrozenTrial or trial number, got {trial!r}.")
+
+    def enqueue_trial(
+        self,
+        params: dict[str, Any],
+        user_attrs: dict[str, Any] | None = None,
+        skip_if_exists: bool = False,
+    ) -> None:
+        """Queue a configuration; the next ``ask`` runs it (unsuggested params are sampled)."""
+        if skip_if_exists:
+            for t in self.get_trials():
+                fixed = t.system_attrs.get(FIXED_PARAMS_KEY)
+                if t.params == params or fixed == params:
+                    return
+        self._storage.create_new_trial(
+            self._study_id,
+            state=TrialState.WAITING,
+            system_attrs={FIXED_PARAMS_KEY: dict(params)},
+            user_attrs=user_attrs,
+        )
+
+    def add_trial(self, trial: FrozenTrial) -> None:
+        """Add a finished trial (e.g. from another study or a past run)."""
+        tid = self._storage.create_new_trial(
+            self._study_id,
+            system_attrs=dict(trial.system_attrs),
+            user_attrs=dict(trial.user_attrs),
+        )
+        for name, value in trial.params.items():
+            dist = trial.distributions[name]
+            self._storage.set_trial_param(tid, name, dist.to_internal(value), dist)
+        for step, v in trial.intermediate_values.items():
+            self._storage.set_trial_intermediate_value(tid, step, v)
+        self._storage.set_trial_state_values(tid, trial.state, trial.values)
+
+    def stop(self) -> None:
+        """Stop ``optimize`` after the running trial(s)."""
+        self._stop_flag = True
+
+    # --- optimize ---------------------------------------------------------------------
+    def optimize(
+        self,
+        func: ObjectiveFuncType,
+        n_trials: int | None = None,
+        timeout: float | None = None,
+        n_jobs: int = 1,
+        catch: Iterable[type[Exception]] | type[Exception] | None = None,
+        callbacks: Sequence[CallbackType] | None = None,
+        gc_after_trial: bool = False,
+        show_progress_bar: bool = False,
+    ) -> None:
+        """Run trials until ``n_trials`` are done (in this call), ``timeout`` seconds pass,
+        or ``stop()`` is called.
+
+        ``n_jobs > 1`` (``-1`` = all cores) runs trials in separate worker *processes*; see
+        :mod:`slimtune.parallel.local` for what the objective must satisfy.
+        """
+        if n_trials is not None and (not isinstance(n_trials, int) or n_trials < 0):
+            raise ValueError(f"n_trials must be a non-negative int or None, got {n_trials!r}.")
+        if timeout is not None and timeout < 0:
+            raise ValueError(f"timeout must be >= 0 seconds or None, got {timeout!r}.")
+        catch_t = _normalize_catch(catch)
+        if n_jobs == -1:
+            n_jobs = os.cpu_count() or 1
+        if not isinstance(n_jobs, int) or n_jobs < 1:
+            raise ValueError(f"n_jobs must be a positive int or -1, got {n_jobs!r}.")
+        self._stop_flag = False
+        if n_jobs > 1:
+            from slimtune.parallel.local import optimize_parallel
+
+            optimize_parallel(
+                self, func, n_trials, timeout, n_jobs, catch_t, list(callbacks or []),
+                show_progress_bar,
+            )
+            return
+        progress = _Progress(self, n_trials, timeout) if show_progress_bar else None
+        t0 = time.monotonic()
+        done = 0
+        try:
+            while not self._stop_flag:
+                if n_trials is not None and done >= n_trials:
+                    break
+                if timeout is not None and time.monotonic() - t0 >= timeout:
+                    break
+                frozen = self._run_one(func, catch_t)
+                done += 1
+                for cb in callbacks or []:
+                    cb(self, frozen)
+                if progress:
+                    progress.update(frozen)
+                if gc_after_trial:
+                    import gc
+
+                    gc.collect()
+        finally:
+            if progress:
+                progress.close()
+
+    def _reap_stale(self) -> None:
+        st = self._storage
+        if not st.is_heartbeat_enabled():
+            return
+        for tid in st.fail_stale_trials(self._study_id):
+            frozen = st.get_trial(tid)
+            logger.warning(
+                "Trial %d failed: %s", frozen.number, frozen.system_attrs.get(FAIL_REASON_KEY)
+            )
+            cb = getattr(st, "failed_trial_callback", None)
+            if cb is not None:
+                cb(self, frozen)
+
+    def _run_one(
+        self,
+        func: ObjectiveFuncType,
+        catch: tuple[type[BaseException], ...],
+        on_start: Callable[[int], None] | None = None,
+    ) -> FrozenTrial:
+        self._reap_stale()
+        trial = self.ask()
+        if on_start is not None:
+            on_start(trial._trial_id)
+        beat = _Heartbeat(self._storage, trial._trial_id)
+        state: TrialState | None = None
+        values: Any = None
+        reraise: BaseException | None = None
+        try:
+            values = func(trial)
+        except TrialPruned:
+            state = TrialState.PRUNED
+            values = None
+        except BaseException as e:  # noqa: BLE001 - every failure is recorded
+            state = TrialState.FAIL
+            msg = f"{type(e).__name__}: {e}"
+            try:
+                self._storage.set_trial_system_attr(trial._trial_id, FAIL_REASON_KEY, msg)
+            except Exception:  # noqa: BLE001 - the storage error must not hide the original
+                logger.exception("could not store the failure reason of trial %d", trial.number)
+            if isinstance(e, Exception) and isinstance(e, catch):
+                logger.warning("Trial %d failed: %s", trial.number, msg)
+            else:
+                reraise = e
+        finally:
+            beat.stop()
+        frozen = self.tell(trial, values, state=state, skip_if_finished=True)
+        if reraise is not None:
+            raise reraise
+        return frozen
+
+    # --- misc -------------------------------------------------------------------------
+    def trials_records(self) -> list[dict[str, Any]]:
+        """One flat dict per trial (number, state, values, params_*, durations): for tables."""
+        out = []
+        for t in self.get_trials():
+            rec: dict[str, Any] = {
+                "number": t.number,
+                "state": t.state.name,
+            }
+            if t.values is not None:
+                if len(t.values) == 1:
+                    rec["value"] = t.values[0]
+                else:
+                    for i, v in enumerate(t.values):
+                        rec[f"values_{i}"] = v
+            rec.update({f"params_{k}": v for k, v in t.params.items()})
+            rec["datetime_start"] = t.datetime_start.isoformat() if t.datetime_start else None
+            d = t.duration
+            rec["duration_s"] = d.total_seconds() if d else None
+            if FAIL_REASON_KEY in t.system_attrs:
+                rec["fail_reason"] = t.system_attrs[FAIL_REASON_KEY]
+            out.append(rec)
+        return out
+
+    def __repr__(self) -> str:
+        return f"Study(name={self.study_name!r}, directions={self._directions})"
+
+
+def _normalize_catch(catch: Any) -> tuple[type[BaseException], ...]:
+    if catch is None:
+        return (Exception,)
+    if isinstance(catch, type) and issubclass(catch, BaseException):
+        return (catch,)
+    out = tuple(catch)
+    for c in out:
+        if not (isinstance(c, type) and issubclass(c, BaseException)):
+            raise TypeError(f"catch must hold exception classes, got {c!r}.")
+    return out
+
+
+class _Heartbeat:
+    """Beats for one running trial in a daemon thread while the objective runs."""
+
+    def __init__(self, storage: BaseStorage, trial_id: int):
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        interval = storage.heartbeat_interval
+        if interval:
+            self._thread = threading.Thread(
+                target=self._run, args=(storage, trial_id, float(interval)), daemon=True
+            )
+            self._thread.start()
+
+    def _run(self, storage: BaseStorage, trial_id: int, interval: float) -> None:
+        while not self._stop.wait(interval):
+            try:
+                storage.record_heartbeat(trial_id)
+            except Exception:  # noqa: BLE001 - a missed beat is not fatal
+                logger.debug("heartbeat failed", exc_info=True)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+
+class _Progress:
+    """A rich progress bar (trials done, best so far); silent when not on a terminal."""
+
+    def __init__(self, study: Study, n_trials: int | None, timeout: float | None):
+        import sys
+
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.study = study
+        self.enabled = sys.stderr.isatty()
+        self._p = None
+        if not self.enabled:
+            return
+        self._p = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total}"),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[best]}"),
+            transient=False,
+        )
+        self._p.start()
+        self._task = self._p.add_task(study.study_name, total=n_trials, best="")
+
+    def update(self, frozen: FrozenTrial) -> None:
+        if self._p is None:
+            return
+        best = ""
+        try:
+            if self.study._is_multi_objective():
+                best = f"front: {len(self.study.best_trials)}"
+            else:
+                best = f"best: {self.study.best_value:.6g}"
+        except ValueError:
+            pass
+        self._p.update(self._task, advance=1, best=best)
+
+    def close(self) -> None:
+        if self._p is not None:
+            self._p.stop()
+
+
+# --- module-level functions -----------------------------------------------------------
+
+
+def create_study(
+    storage: str | BaseStorage | None = None,
+    sampler: BaseSampler | None = None,
+    pruner: BasePruner | None = None,
+    study_name: str | None = None,
+    direction: str | None = None,
+    load_if_exists: bool = False,
+    *,
+    directions: Sequence[str] | None = None,
+) -> Study:
+    """Create a study (or load it with ``load_if_exists=True``)."""
+    if direction is not None and directions is not None:
+        raise ValueError("give either direction or directions, not both.")
+    if directions is None:
+        directions = [direction or "minimize"]
+    if len(directions) == 0:
+        raise ValueError("directions must not be empty.")
+    dirs = [_normalize_direction(d) for d in directions]
+    st = get_storage(storage)
+    name = study_name or f"study-{_dt.datetime.now():%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
+    try:
+        st.create_new_study(dirs, name)
+    except DuplicatedStudyError:
+        if not load_if_exists:
+            raise DuplicatedStudyError(
+                f"a study named {name!r} already exists in this storage; pass "
+                "load_if_exists=True to resume it, or choose another study_name."
+            ) from None
+        existing = st.get_study_directions(st.get_study_id_from_name(name))
+        if existing != dirs and (direction is not None or len(dirs) > 1):
+            raise ValueError(
+                f"study {name!r} exists with directions {existing}, not {dirs}."
+            ) from None
+    return Study(name, st, sampler=sampler, pruner=pruner)
+
+
+def load_study(
+    study_name: str | None,
+    storage: str | BaseStorage,
+    sampler: BaseSampler | None = None,
+    pruner: BasePruner | None = None,
+) -> Study:
+    """Open an existing study. ``study_name=None`` works when the storage holds one study."""
+    st = get_storage(storage)
+    if study_name is None:
+        names = st.get_all_study_names()
+        if len(names) != 1:
+            raise ValueError(
+                f"study_name=None needs exactly one study in the storage; found {names}."
+            )
+        study_name = names[0]
+    return Study(study_name, st, sampler=sampler, pruner=pruner)
+
+
+def delete_study(study_name: str, storage: str | BaseStorage) -> None:
+    st = get_storage(storage)
+    st.delete_study(st.get_study_id_from_name(study_name))
+
+
+def get_all_study_names(storage: str | BaseStorage) -> list[str]:
+    return get_storage(storage).get_all_study_names()
+
+
+def get_all_study_summaries(storage: str | BaseStorage) -> list[Any]:
+    return get_storage(storage).get_all_studies()
+
+
+def copy_study(
+    from_study_name: str,
+    from_storage: str | BaseStorage,
+    to_storage: str | BaseStorage,
+    to_study_name: str | None = None,
+) -> None:
+    """Copy a study with all its trials into another storage."""
+    src = load_study(from_study_name, from_storage)
+    dst = create_study(
+        storage=to_storage, study_name=to_study_name or from_study_name,
+        directions=src.directions,
+    )
+    for k, v in src.user_attrs.items():
+        dst.set_user_attr(k, v)
+    for t in src.get_trials():
+        dst.add_trial(t)

@@ -1,0 +1,448 @@
+"""Trials: the define-by-run :class:`Trial`, its immutable snapshot :class:`FrozenTrial`,
+:class:`FixedTrial` for calling an objective with given parameters, and :class:`TrialState`.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import enum
+import math
+from collections.abc import Sequence
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from slimtune.distributions import (
+    BaseDistribution,
+    CategoricalChoiceType,
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+    check_distribution_compatibility,
+)
+
+if TYPE_CHECKING:
+    from slimtune.study import Study
+
+__all__ = ["TrialState", "FrozenTrial", "Trial", "FixedTrial", "TrialPruned"]
+
+# System attribute keys used across the package.
+FIXED_PARAMS_KEY = "fixed_params"
+FAIL_REASON_KEY = "fail_reason"
+CONSTRAINTS_KEY = "constraints"
+RETRIED_FROM_KEY = "retried_from"
+
+
+class TrialPruned(Exception):
+    """Raise from an objective to stop the trial early; it is stored as PRUNED."""
+
+
+class TrialState(enum.IntEnum):
+    """Life cycle of a trial. WAITING (enqueued) -> RUNNING -> COMPLETE | PRUNED | FAIL."""
+
+    RUNNING = 0
+    COMPLETE = 1
+    PRUNED = 2
+    FAIL = 3
+    WAITING = 4
+
+    def is_finished(self) -> bool:
+        return self in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+
+    def __repr__(self) -> str:
+        return f"TrialState.{self.name}"
+
+
+class FrozenTrial:
+    """A read-only snapshot of a trial, as stored.
+
+    ``params`` are external values (what the objective saw); ``internal_params`` are the
+    floats that samplers model (choice index for categoricals).
+    ``intermediate_values`` maps step -> value (a float, or a list for several objectives).
+    """
+
+    __slots__ = (
+        "number",
+        "state",
+        "values",
+        "datetime_start",
+        "datetime_complete",
+        "params",
+        "distributions",
+        "user_attrs",
+        "system_attrs",
+        "intermediate_values",
+        "trial_id",
+        "__dict__",
+    )
+
+    def __init__(
+        self,
+        number: int,
+        state: TrialState,
+        values: Sequence[float] | None,
+        datetime_start: _dt.datetime | None,
+        datetime_complete: _dt.datetime | None,
+        params: dict[str, Any],
+        distributions: dict[str, BaseDistribution],
+        user_attrs: dict[str, Any],
+        system_attrs: dict[str, Any],
+        intermediate_values: dict[int, Any],
+        trial_id: int,
+    ):
+        self.number = number
+        self.state = state
+        self.values = list(values) if values is not None else None
+        self.datetime_start = datetime_start
+        self.datetime_complete = datetime_complete
+        self.params = params
+        self.distributions = distributions
+        self.user_attrs = user_attrs
+        self.system_attrs = system_attrs
+        self.intermediate_values = intermediate_values
+        self.trial_id = trial_id
+
+    @property
+    def value(self) -> float | None:
+        """The objective value of a single-objective trial (None if not complete)."""
+        if self.values is None:
+            return None
+        if len(self.values) != 1:
+            raise RuntimeError(
+                "this trial has several objective values; use `values` instead of `value`."
+            )
+        return self.values[0]
+
+    @cached_property
+    def internal_params(self) -> dict[str, float]:
+        return {k: self.distributions[k].to_internal(v) for k, v in self.params.items()}
+
+    @property
+    def last_step(self) -> int | None:
+        return max(self.intermediate_values) if self.intermediate_values else None
+
+    @property
+    def duration(self) -> _dt.timedelta | None:
+        if self.datetime_start and self.datetime_complete:
+            return self.datetime_complete - self.datetime_start
+        return None
+
+    @property
+    def constraints(self) -> list[float] | None:
+        c = self.system_attrs.get(CONSTRAINTS_KEY)
+        return list(c) if c is not None else None
+
+    def __repr__(self) -> str:
+        return (
+            f"FrozenTrial(number={self.number}, state={self.state!r}, values={self.values}, "
+            f"params={self.params})"
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, FrozenTrial):
+            return NotImplemented
+        return all(getattr(self, k) == getattr(other, k) for k in self.__slots__[:-1])
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def _float_check(name: str, low: Any, high: Any) -> None:
+    for k, v in (("low", low), ("high", high)):
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            try:
+                float(v)
+            except (TypeError, ValueError):
+                raise TypeError(f"parameter {name!r}: {k}={v!r} is not a number.") from None
+
+
+class _SuggestMixin:
+    """The ``suggest_*`` convenience methods shared by :class:`Trial` and :class:`FixedTrial`."""
+
+    def _suggest(self, name: str, dist: BaseDistribution) -> Any:  # pragma: no cover
+        raise NotImplementedError
+
+    @staticmethod
+    def _make(name: str, cls: type, *args: Any, **kw: Any) -> BaseDistribution:
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"parameter name must be a non-empty string, got {name!r}.")
+        try:
+            return cls(*args, **kw)
+        except (ValueError, TypeError) as e:
+            raise type(e)(f"parameter {name!r}: {e}") from None
+
+    def suggest_float(
+        self, name: str, low: float, high: float, *, step: float | None = None, log: bool = False
+    ) -> float:
+        """A float in ``[low, high]`` (log scale with ``log=True``, a grid with ``step``)."""
+        dist = self._make(name, FloatDistribution, low, high, log=log, step=step)
+        return float(self._suggest(name, dist))
+
+    def suggest_int(
+        self, name: str, low: int, high: int, *, step: int = 1, log: bool = False
+    ) -> int:
+        """An integer in ``[low, high]`` (log scale with ``log=True``, a grid with ``step``)."""
+        dist = self._make(name, IntDistribution, low, high, log=log, step=step)
+        return int(self._suggest(name, dist))
+
+    def suggest_categorical(
+        self, name: str, choices: Sequence[CategoricalChoiceType]
+    ) -> CategoricalChoiceType:
+        """One of ``choices`` (str, int, float, bool or None)."""
+        dist = self._make(name, CategoricalDistribution, choices)
+        return self._suggest(name, dist)
+
+    # Optuna 2.x spellings, kept so that old objectives run unchanged.
+    def suggest_uniform(self, name: str, low: float, high: float) -> float:
+        return self.suggest_float(name, low, high)
+
+    def suggest_loguniform(self, name: str, low: float, high: float) -> float:
+        return self.suggest_float(name, low, high, log=True)
+
+    def suggest_discrete_uniform(self, name: str, low: float, high: float, q: float) -> float:
+        return self.suggest_float(name, low, high, step=q)
+
+
+class Trial(_SuggestMixin):
+    """A running trial, handed to the objective. Values are sampled on first use."""
+
+    def __init__(self, study: Study, trial_id: int, frozen: FrozenTrial | None = None):
+        self.study = study
+        self._trial_id = trial_id
+        self.storage = study._storage
+        self._cached = frozen if frozen is not None else self.storage.get_trial(trial_id)
+        self.number: int = self._cached.number
+        self._params: dict[str, Any] = dict(self._cached.params)
+        self._distributions: dict[str, BaseDistribution] = dict(self._cached.distributions)
+        self._user_attrs: dict[str, Any] = dict(self._cached.user_attrs)
+        self._system_attrs: dict[str, Any] = dict(self._cached.system_attrs)
+        self._intermediate: dict[int, Any] = dict(self._cached.intermediate_values)
+        self._fixed: dict[str, Any] = dict(self._system_attrs.get(FIXED_PARAMS_KEY) or {})
+        self._relative_space: dict[str, BaseDistribution] | None = None
+        self._relative_params: dict[str, Any] | None = None
+
+    # --- sampling ---------------------------------------------------------------------
+    def _init_relative(self) -> None:
+        sampler = self.study.sampler
+        snap = self._snapshot()
+        self._relative_space = sampler.infer_relative_search_space(self.study, snap)
+        if self._relative_space:
+            self._relative_params = sampler.sample_relative(
+                self.study, snap, self._relative_space
+            )
+        else:
+            self._relative_params = {}
+
+    def _suggest(self, name: str, dist: BaseDistribution) -> Any:
+        old = self._distributions.get(name)
+        if old is not None:
+            if old != dist:
+                raise ValueError(
+                    f"parameter {name!r} was already suggested in trial {self.number} as "
+                    f"{old!r}; it cannot be suggested again as {dist!r}. Use one distribution "
+                    "per name within a trial."
+                )
+            return self._params[name]
+        # Same kind of distribution as in earlier trials (ranges may change: dynamic spaces).
+        prev = self.study._known_distribution(name)
+        if prev is not None:
+            check_distribution_compatibility(prev, dist, name)
+
+        if name in self._fixed:
+            value = self._fixed[name]
+            try:
+                internal = dist.to_internal(value)
+                ok = dist.contains(internal)
+            except (TypeError, ValueError):
+                ok = False
+            if not ok:
+                raise ValueError(
+                    f"parameter {name!r}: the enqueued value {value!r} is outside "
+                    f"{dist.describe_range()}."  # type: ignore[attr-defined]
+                )
+            value = dist.to_external(internal)
+        elif dist.single():
+            value = dist.to_external(dist.to_internal(getattr(dist, "low", None)))
+            if isinstance(dist, CategoricalDistribution):
+                value = dist.choices[0]
+        else:
+            if self._relative_params is None:
+                self._init_relative()
+            assert self._relative_space is not None and self._relative_params is not None
+            rel = self._relative_params
+            if name in rel and _fits(self._relative_space.get(name), dist, rel[name]):
+                value = rel[name]
+            else:
+                value = self.study.sampler.sample_independent(
+                    self.study, self._snapshot(), name, dist
+                )
+            internal = dist.to_internal(value)
+            value = dist.to_external(internal)
+        internal = dist.to_internal(value)
+        self.storage.set_trial_param(self._trial_id, name, internal, dist)
+        self._params[name] = value
+        self._distributions[name] = dist
+        return value
+
+    # --- reporting and pruning ---------------------------------------------------------
+    def report(self, value: float | Sequence[float], step: int) -> None:
+        """Store an intermediate value (one per objective) at ``step`` (e.g. the epoch)."""
+        if isinstance(step, bool) or not isinstance(step, int):
+            try:
+                if float(step).is_integer():
+                    step = int(step)
+                else:
+                    raise ValueError
+            except (TypeError, ValueError):
+                raise TypeError(f"report: step must be an int, got step={step!r}.") from None
+        if step < 0:
+            raise ValueError(f"report: step must be >= 0, got step={step}.")
+        n_obj = len(self.study.directions)
+        if isinstance(value, Sequence) and not isinstance(value, str):
+            vals = [float(v) for v in value]
+            if len(vals) != n_obj:
+                raise ValueError(
+                    f"report: got {len(vals)} values at step {step}; the study has "
+                    f"{n_obj} objective(s)."
+                )
+            stored: Any = vals if n_obj > 1 else vals[0]
+        else:
+            try:
+                stored = float(value)  # type: ignore[arg-type]
+            except (TypeError, ValueError):
+                raise TypeError(f"report: value must be a number, got {value!r}.") from None
+            if n_obj > 1:
+                raise ValueError(
+                    f"report: the study has {n_obj} objectives; report a sequence of "
+                    f"{n_obj} values."
+                )
+        if step in self._intermediate:
+            # Keep the first value, as Optuna does; re-reporting a step is a no-op.
+            return
+        self.storage.set_trial_intermediate_value(self._trial_id, step, stored)
+        self._intermediate[step] = stored
+
+    def should_prune(self) -> bool:
+        """Ask the study's pruner whether to stop this trial now."""
+        return bool(self.study.pruner.prune(self.study, self._snapshot()))
+
+    def set_constraints(self, values: Sequence[float]) -> None:
+        """Constraint values of this trial: <= 0 means satisfied, > 0 violated."""
+        vals = [float(v) for v in values]
+        if any(math.isnan(v) for v in vals):
+            raise ValueError(f"constraint values must not be NaN, got {vals}.")
+        self.set_system_attr(CONSTRAINTS_KEY, vals)
+
+    # --- attributes -------------------------------------------------------------------
+    def set_user_attr(self, key: str, value: Any) -> None:
+        """Attach a JSON-serialisable value to the trial."""
+        self.storage.set_trial_user_attr(self._trial_id, key, value)
+        self._user_attrs[key] = value
+
+    def set_system_attr(self, key: str, value: Any) -> None:
+        self.storage.set_trial_system_attr(self._trial_id, key, value)
+        self._system_attrs[key] = value
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return dict(self._params)
+
+    @property
+    def distributions(self) -> dict[str, BaseDistribution]:
+        return dict(self._distributions)
+
+    @property
+    def user_attrs(self) -> dict[str, Any]:
+        return dict(self._user_attrs)
+
+    @property
+    def system_attrs(self) -> dict[str, Any]:
+        return dict(self._system_attrs)
+
+    @property
+    def intermediate_values(self) -> dict[int, Any]:
+        return dict(self._intermediate)
+
+    @property
+    def datetime_start(self) -> _dt.datetime | None:
+        return self._cached.datetime_start
+
+    @property
+    def trial_id(self) -> int:
+        return self._trial_id
+
+    def _snapshot(self) -> FrozenTrial:
+        return FrozenTrial(
+            number=self.number,
+            state=TrialState.RUNNING,
+            values=None,
+            datetime_start=self._cached.datetime_start,
+            datetime_complete=None,
+            params=dict(self._params),
+            distributions=dict(self._distributions),
+            user_attrs=dict(self._user_attrs),
+            system_attrs=dict(self._system_attrs),
+            intermediate_values=dict(self._intermediate),
+            trial_id=self._trial_id,
+        )
+
+    def __repr__(self) -> str:
+        return f"Trial(number={self.number}, params={self._params})"
+
+
+def _fits(rel_dist: BaseDistribution | None, dist: BaseDistribution, value: Any) -> bool:
+    """Use a jointly sampled value only if it is valid for the distribution asked now."""
+    if rel_dist is None:
+        return False
+    if rel_dist == dist:
+        return True
+    if type(rel_dist) is not type(dist):
+        return False
+    try:
+        return dist.contains(dist.to_internal(value))
+    except (TypeError, ValueError):
+        return False
+
+
+class FixedTrial(_SuggestMixin):
+    """Calls an objective with given parameters, outside any study (for tests and reruns).
+
+    >>> FixedTrial({"x": 1.5}).suggest_float("x", 0, 2)
+    1.5
+    """
+
+    def __init__(self, params: dict[str, Any], number: int = 0):
+        self._given = dict(params)
+        self.params: dict[str, Any] = {}
+        self.distributions: dict[str, BaseDistribution] = {}
+        self.user_attrs: dict[str, Any] = {}
+        self.system_attrs: dict[str, Any] = {}
+        self.intermediate_values: dict[int, Any] = {}
+        self.number = number
+
+    def _suggest(self, name: str, dist: BaseDistribution) -> Any:
+        if name not in self._given:
+            raise ValueError(f"parameter {name!r} is not among the given params {self._given}.")
+        value = self._given[name]
+        internal = dist.to_internal(value)
+        if not dist.contains(internal):
+            raise ValueError(
+                f"parameter {name!r}: value {value!r} is outside "
+                f"{dist.describe_range()}."  # type: ignore[attr-defined]
+            )
+        self.params[name] = dist.to_external(internal)
+        self.distributions[name] = dist
+        return self.params[name]
+
+    def report(self, value: Any, step: int) -> None:
+        self.intermediate_values[step] = value
+
+    def should_prune(self) -> bool:
+        return False
+
+    def set_user_attr(self, key: str, value: Any) -> None:
+        self.user_attrs[key] = value
+
+    def set_system_attr(self, key: str, value: Any) -> None:
+        self.system_attrs[key] = value
+
+    def set_constraints(self, values: Sequence[float]) -> None:
+        self.system_attrs[CONSTRAINTS_KEY] = [float(v) for v in values]
