@@ -76,18 +76,17 @@ def _adjust_high(low: float, high: float, step: float, what: str) -> float:
     new_high = low + n * step
     if isinstance(low, int) and isinstance(step, int):
         new_high = int(new_high)
-    else:
-        # Remove float noise such as 0.30000000000000004.
-        new_high = float(np.round(new_high, 12))
-    if not math.isclose(new_high, high, rel_tol=0, abs_tol=1e-9 * max(1.0, abs(step))):
-        warnings.warn(
-            f"{what}: the range high - low = {high - low} is not divisible by step={step}; "
-            f"high is adjusted from {high} to {new_high}.",
-            UserWarning,
-            stacklevel=4,
-        )
-        return new_high
-    return high
+    if math.isclose(new_high, high, rel_tol=1e-9, abs_tol=1e-9 * abs(step)):
+        return high
+    if new_high > high:  # float noise past the bound
+        return high
+    warnings.warn(
+        f"{what}: the range high - low = {high - low} is not divisible by step={step}; "
+        f"high is adjusted from {high} to {new_high}.",
+        UserWarning,
+        stacklevel=4,
+    )
+    return new_high
 
 
 class FloatDistribution(BaseDistribution):

@@ -234,7 +234,8 @@ class Prior:
                     f"prior of {name!r}: unknown key(s) {sorted(unknown)}; allowed: "
                     f"{sorted(allowed)}."
                 )
-            kw = dict(obj)
+            kw = {k: (_yaml_number(v) if k in ("center", "width", "strength") else v)
+                  for k, v in obj.items()}
             if "weights" in kw and kw["weights"] is not None:
                 kw["weights"] = tuple(float(w) for w in kw["weights"])
             return cls(**kw)
@@ -368,6 +369,8 @@ class Space:
                 f"parameter {name!r}{at}: unknown key(s) {sorted(unknown)}; allowed for "
                 f"{typ}: {sorted(_KEYS[typ])}."
             )
+        entry = {k: (_yaml_number(v) if k in ("low", "high", "step") else v)
+                 for k, v in entry.items()}
         try:
             if typ == "categorical":
                 if "choices" not in entry:
@@ -560,6 +563,17 @@ class Space:
 
     def __repr__(self) -> str:
         return f"Space({list(self.params)})"
+
+
+def _yaml_number(v: Any) -> Any:
+    """PyYAML reads ``1e-5`` (no dot) as a string; accept it as the number it means."""
+    if isinstance(v, str):
+        try:
+            f = float(v)
+        except ValueError:
+            return v
+        return int(f) if f.is_integer() and "." not in v and "e" not in v.lower() else f
+    return v
 
 
 def _same_choice(a: Any, b: Any) -> bool:

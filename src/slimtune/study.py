@@ -257,9 +257,10 @@ class Study:
         finally:
             ok = self._storage.set_trial_state_values(tid, state, vals)
         if not ok and not skip_if_finished:
+            now = self._storage.get_trial(tid).state
             raise RuntimeError(
-                f"trial {frozen.number} was finished elsewhere (e.g. failed by a stale "
-                "heartbeat) before this tell."
+                f"trial {frozen.number} is already finished ({now.name}; told before, or "
+                "failed by a stale heartbeat); pass skip_if_finished=True to ignore this."
             )
         done = self._storage.get_trial(tid)
         if state == TrialState.COMPLETE and logger.isEnabledFor(logging.INFO):

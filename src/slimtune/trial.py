@@ -280,6 +280,7 @@ class Trial(_SuggestMixin):
         self.storage.set_trial_param(self._trial_id, name, internal, dist)
         self._params[name] = value
         self._distributions[name] = dist
+        self.study._known_dists[name] = dist
         return value
 
     # --- reporting and pruning ---------------------------------------------------------

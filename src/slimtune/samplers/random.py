@@ -42,7 +42,7 @@ def sample_uniform(rng: np.random.Generator, dist: BaseDistribution, u: float | 
     if dist.step is not None:
         n = int(round((dist.high - dist.low) / dist.step)) + 1
         v = dist.low + min(int(u * n), n - 1) * dist.step
-        return min(float(np.round(v, 12)), dist.high)
+        return min(max(v, dist.low), dist.high)
     return dist.low + u * (dist.high - dist.low)
 
 

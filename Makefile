@@ -1,0 +1,33 @@
+# slimtune: `make demo` runs the main job, `make test` the test suite (each sets up .venv first).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.slimtune-installed
+
+.PHONY: venv demo test bench lint clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	# CPU build of PyTorch (a local wheel on our machines; a plain `torch` pulls CUDA).
+	$(BIN)/python -m pip install -q "torch==2.13.0"
+	$(BIN)/python -m pip install -q -e ".[dev,nas,postgres,viz,bench]"
+	touch $(STAMP)
+
+demo: venv
+	$(BIN)/python examples/quickstart.py --storage sqlite:///quickstart.db --n-trials 60
+
+test: venv
+	$(BIN)/python -m pytest tests
+
+bench: venv
+	$(BIN)/python -m benchmarks.speed
+	$(BIN)/python -m benchmarks.run --suite synthetic --seeds 5 --jobs 2 --out docs/bench/synthetic.md
+
+lint: venv
+	$(BIN)/ruff check src tests benchmarks examples
+
+clean:
+	rm -rf $(VENV) quickstart.db* .pytest_cache
