@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -37,7 +37,13 @@ if TYPE_CHECKING:
     from slimtune.study import Study
     from slimtune.trial import FrozenTrial
 
-__all__ = ["SuccessiveHalvingPruner", "rung_key", "auto_min_resource", "auto_max_resource"]
+__all__ = [
+    "SuccessiveHalvingPruner",
+    "rung_key",
+    "rung_value",
+    "auto_min_resource",
+    "auto_max_resource",
+]
 
 RUNG_PREFIX = "sh:rung@"
 
@@ -46,6 +52,19 @@ def rung_key(resource: float) -> str:
     """The system-attribute key under which a trial's value at a rung is stored."""
     r = float(resource)
     return f"{RUNG_PREFIX}{int(r) if r.is_integer() else r:g}"
+
+
+def rung_value(trial: FrozenTrial, resource: float) -> Any:
+    """A trial's value at a rung: the recorded one, else its first report at or after
+    ``resource`` (trials run without a pruner, or added with ``add_trial``, count too)."""
+    v = trial.system_attrs.get(rung_key(resource))
+    if v is not None:
+        return v
+    iv = trial.intermediate_values
+    if not iv:
+        return None
+    steps = [s for s in iv if s >= resource]
+    return iv[min(steps)] if steps else None
 
 
 def auto_max_resource(trials: list[FrozenTrial]) -> int | None:
@@ -166,9 +185,11 @@ class SuccessiveHalvingPruner(BasePruner):
                 continue  # decided at an earlier report
             study._storage.set_trial_system_attr(trial.trial_id, key, value)
             others = [
-                t.system_attrs[key]
+                v
                 for t in trials
-                if t.trial_id != trial.trial_id and key in t.system_attrs and same_group(t)
+                if t.trial_id != trial.trial_id
+                and (v := rung_value(t, res)) is not None
+                and same_group(t)
             ]
             if self.bootstrap_count and len(others) < self.bootstrap_count:
                 return True
