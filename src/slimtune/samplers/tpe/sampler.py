@@ -1,0 +1,562 @@
+"""The Tree-structured Parzen Estimator sampler (TPE, MOTPE), multivariate by default.
+
+See ``docs/tpe.md`` for the algorithm, every setting and the benchmarks behind the defaults.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import numpy as np
+from scipy.special import ndtr, ndtri
+
+from slimtune.distributions import BaseDistribution, CategoricalDistribution
+from slimtune.multiobjective import hypervolume_contributions, non_dominated_sort, to_losses
+from slimtune.samplers.base import BaseSampler
+from slimtune.samplers.random import sample_uniform
+from slimtune.samplers.tpe.parzen import Geometry, ParzenEstimator, PriorModel
+from slimtune.space import Prior, SpaceEncoder
+from slimtune.trial import CONSTRAINTS_KEY, FrozenTrial, TrialState
+
+if TYPE_CHECKING:
+    from slimtune.study import Study
+
+__all__ = [
+    "TPESampler",
+    "MOTPESampler",
+    "Observations",
+    "default_gamma",
+    "hyperopt_default_gamma",
+    "default_weights",
+    "uniform_weights",
+]
+
+
+def default_gamma(n: int) -> int:
+    """Number of *good* observations among ``n``: ``min(ceil(0.1 n), 25)`` (Optuna's rule)."""
+    return min(int(math.ceil(0.1 * n)), 25)
+
+
+def hyperopt_default_gamma(n: int) -> int:
+    """Hyperopt's rule: ``min(ceil(0.25 sqrt(n)), 25)``."""
+    return min(int(math.ceil(0.25 * math.sqrt(n))), 25)
+
+
+def default_weights(n: int) -> np.ndarray:
+    """Observation weights in trial order: the 25 newest weigh 1, older ones ramp down to 1/n."""
+    if n == 0:
+        return np.zeros(0)
+    if n < 25:
+        return np.ones(n)
+    return np.concatenate([np.linspace(1.0 / n, 1.0, num=n - 25), np.ones(25)])
+
+
+def uniform_weights(n: int) -> np.ndarray:
+    """Every observation weighs 1."""
+    return np.ones(n)
+
+
+class Observations(NamedTuple):
+    """What the model is fitted on (the hook :meth:`TPESampler._collect_observations`).
+
+    ``trials``: the trials whose parameters are the observations (in trial order).
+    ``losses``: (n, m) values to minimise (m = number of objectives); ``inf`` = worst.
+    ``tier``: (n,) sort key applied before the losses: 0 for complete trials, in (1, 2] for
+    pruned ones (a later last step ranks first), ``inf`` for running trials (constant liar:
+    they can only ever be *bad*, and they do not count towards ``gamma``).
+    """
+
+    trials: list[FrozenTrial]
+    losses: np.ndarray
+    tier: np.ndarray
+
+
+_SIG_MULT = np.random.default_rng(12345).integers(1, 2**62, size=4096, dtype=np.int64).astype(
+    np.uint64
+) | np.uint64(1)
+
+
+class TPESampler(BaseSampler):
+    """Tree-structured Parzen Estimator: multivariate, conditional-aware, parallel-safe.
+
+    The finished trials are split at ``gamma(n)`` into good (``l``) and bad (``g``), each
+    modelled by a Parzen estimator over the *union* search space (conditional parameters
+    masked as inactive, not dropped); ``n_ei_candidates`` points drawn from ``l`` are scored
+    by ``log l(x) - log g(x)`` and the best one is proposed. Running trials are added to the
+    bad set (constant liar) so that parallel workers spread out; pruned trials rank after
+    the complete ones by their last intermediate value; infeasible trials (constraint
+    values ``> 0``) rank after feasible ones by total violation; several objectives are
+    ranked by non-domination and, at the cut, by hypervolume contribution (MOTPE).
+
+    Parameters
+    ----------
+    n_startup_trials : random (or prior-drawn) trials before the model is used.
+    n_ei_candidates : candidates drawn from ``l`` per suggestion.
+    gamma : ``n -> number of good trials``; default :func:`default_gamma`.
+    weights : ``n -> weights (n,)`` of observations in trial order; default
+        :func:`default_weights`.
+    prior_weight : weight of the prior component in both estimators (an observation
+        weighs up to 1).
+    consider_magic_clip : floor each bandwidth at ``1 / min(100, n + 2)`` of the range.
+    bandwidth : ``"scott"`` (default: ``bandwidth_factor * n**(-1/(d+4))``) or ``"neighbor"``
+        (Hyperopt's rule: the larger gap to the sorted neighbours).
+    bandwidth_factor : scale of Scott's rule, as a fraction of the (log-)range.
+    min_bandwidth : absolute floor of every numeric bandwidth (fraction of the range).
+    categorical_smoothing : ``a`` in the categorical kernel ``(1[k=c] + a/K) / (1 + a)``.
+    multivariate : joint product kernels (default) or independent per-parameter models.
+    constant_liar : count RUNNING trials as bad observations (default True).
+    priors : user beliefs, ``{name: Prior | {"center": .., "width": ..} | {"weights": ..}}``
+        or a declarative :class:`~slimtune.space.Space` (its ``priors`` are used).
+        A prior replaces the broad prior component of ``l``, draws the startup trials,
+        and multiplies the acquisition by ``prior(x) ** (strength * prior_decay / n)``
+        (piBO), so it fades as observations arrive.
+    prior_decay : ``beta`` of the piBO factor above.
+    constraints_func : optional ``frozen_trial -> sequence of floats`` (Optuna style),
+        evaluated after each trial and stored like ``trial.set_constraints``.
+    seed : seed of the random stream (reproducible runs).
+
+    Subclass hook (used by BOHB)
+    ----------------------------
+    Override ``_collect_observations(study, trials) -> Observations`` to choose what the
+    model is fitted on: ``trials`` are the study's trials (all states, the current one
+    excluded); return the observations in trial order with their ``losses`` (n, m) to
+    minimise and a ``tier`` per observation (see :class:`Observations`). Constraint
+    handling, the split, weights and the estimators stay in the base class.
+    """
+
+    def __init__(
+        self,
+        consider_prior: bool = True,
+        prior_weight: float = 1.0,
+        consider_magic_clip: bool = True,
+        consider_endpoints: bool = False,
+        n_startup_trials: int = 10,
+        n_ei_candidates: int = 24,
+        gamma: Callable[[int], int] | None = None,
+        weights: Callable[[int], np.ndarray] | None = None,
+        seed: int | None = None,
+        *,
+        multivariate: bool = True,
+        group: bool = False,
+        warn_independent_sampling: bool = False,
+        constant_liar: bool = True,
+        constraints_func: Callable[[FrozenTrial], Sequence[float]] | None = None,
+        bandwidth: str = "scott",
+        bandwidth_factor: float = 0.2,
+        min_bandwidth: float = 0.0,
+        categorical_smoothing: float | None = None,
+        priors: Any = None,
+        prior_decay: float = 10.0,
+    ):
+        if not isinstance(n_startup_trials, int) or n_startup_trials < 0:
+            raise ValueError(
+                f"n_startup_trials must be an int >= 0, got n_startup_trials={n_startup_trials!r}."
+            )
+        if not isinstance(n_ei_candidates, int) or n_ei_candidates < 1:
+            raise ValueError(
+                f"n_ei_candidates must be an int >= 1, got n_ei_candidates={n_ei_candidates!r}."
+            )
+        if not (prior_weight > 0 and math.isfinite(prior_weight)):
+            raise ValueError(f"prior_weight must be > 0, got prior_weight={prior_weight!r}.")
+        if bandwidth not in ("scott", "neighbor"):
+            raise ValueError(f"bandwidth={bandwidth!r}: use 'scott' or 'neighbor'.")
+        if not (0 < bandwidth_factor <= 1):
+            raise ValueError(
+                f"bandwidth_factor must be in (0, 1], got bandwidth_factor={bandwidth_factor!r}."
+            )
+        if not (0 <= min_bandwidth < 1):
+            raise ValueError(
+                f"min_bandwidth must be in [0, 1), got min_bandwidth={min_bandwidth!r}."
+            )
+        if categorical_smoothing is not None and categorical_smoothing < 0:
+            raise ValueError(
+                "categorical_smoothing must be >= 0, got "
+                f"categorical_smoothing={categorical_smoothing!r}."
+            )
+        if prior_decay < 0:
+            raise ValueError(f"prior_decay must be >= 0, got prior_decay={prior_decay!r}.")
+        for name, f in (("gamma", gamma), ("weights", weights), ("constraints_func",
+                                                                   constraints_func)):
+            if f is not None and not callable(f):
+                raise TypeError(f"{name} must be callable or None, got {f!r}.")
+        self.consider_prior = consider_prior  # accepted for Optuna compatibility; always on
+        self.prior_weight = float(prior_weight)
+        self.consider_magic_clip = bool(consider_magic_clip)
+        self.consider_endpoints = consider_endpoints  # accepted for compatibility; unused
+        self.n_startup_trials = n_startup_trials
+        self.n_ei_candidates = n_ei_candidates
+        self.gamma = gamma if gamma is not None else default_gamma
+        self.weights = weights if weights is not None else default_weights
+        self.seed = seed
+        self.multivariate = bool(multivariate)
+        self.group = group  # conditional spaces are always modelled jointly (union space)
+        self.warn_independent_sampling = warn_independent_sampling
+        self.constant_liar = bool(constant_liar)
+        self.constraints_func = constraints_func
+        self.bandwidth = bandwidth
+        self.bandwidth_factor = float(bandwidth_factor)
+        self.min_bandwidth = float(min_bandwidth)
+        self.categorical_smoothing = (
+            self.prior_weight if categorical_smoothing is None else float(categorical_smoothing)
+        )
+        self.priors = _parse_priors(priors)
+        self.prior_decay = float(prior_decay)
+        self._rng = np.random.default_rng(seed)
+        self._trials_cache: tuple[int, list[FrozenTrial]] | None = None
+        self._enc_space: dict[str, BaseDistribution] | None = None
+        self._encoder: SpaceEncoder | None = None
+        self._geom: Geometry | None = None
+        self._enc_index: dict[int, int] = {}
+        self._enc_X = np.zeros((0, 0))
+        self._enc_A = np.zeros((0, 0), dtype=bool)
+        self._enc_n = 0
+
+    # --- protocol -----------------------------------------------------------------------
+    def reseed_rng(self, seed: int | None = None) -> None:
+        self._rng = np.random.default_rng(seed)
+
+    def _trials(self, study: Study, trial: FrozenTrial) -> list[FrozenTrial]:
+        if self._trials_cache is not None and self._trials_cache[0] == trial.number:
+            return self._trials_cache[1]
+        trials = [t for t in study._get_trials_for_sampler() if t.number != trial.number]
+        self._trials_cache = (trial.number, trials)
+        return trials
+
+    def infer_relative_search_space(
+        self, study: Study, trial: FrozenTrial
+    ) -> dict[str, BaseDistribution]:
+        self._trials_cache = None
+        trials = self._trials(study, trial)
+        n_done = sum(1 for t in trials if t.state in _DONE)
+        if n_done < max(self.n_startup_trials, 1):
+            return {}
+        space: dict[str, BaseDistribution] = {}
+        for t in trials:
+            if t.state in _USED:
+                space.update(t.distributions)
+        return {k: v for k, v in sorted(space.items()) if not v.single()}
+
+    def sample_independent(
+        self, study: Study, trial: FrozenTrial, param_name: str, distribution: BaseDistribution
+    ) -> Any:
+        prior = self.priors.get(param_name)
+        if prior is None:
+            return sample_uniform(self._rng, distribution)
+        prior.check(distribution, param_name)
+        enc = SpaceEncoder({param_name: distribution})
+        if isinstance(distribution, CategoricalDistribution):
+            w = np.asarray(prior.weights, dtype=float)
+            idx = int(self._rng.choice(len(w), p=w / w.sum()))
+            return distribution.choices[idx]
+        c = float(enc.to_unit(np.array([[prior.center]]))[0, 0])
+        s = float(prior.width)
+        lo, hi = ndtr(-c / s), ndtr((1 - c) / s)
+        u = float(np.clip(lo + (hi - lo) * self._rng.random(), 1e-12, 1 - 1e-12))
+        x = float(np.clip(c + s * ndtri(u), 0.0, 1.0))
+        return enc.decode_external(np.array([x]))[param_name]
+
+    def after_trial(
+        self, study: Study, trial: FrozenTrial, state: TrialState, values: Sequence[float] | None
+    ) -> None:
+        self._trials_cache = None
+        if self.constraints_func is not None and state in (TrialState.COMPLETE,
+                                                           TrialState.PRUNED):
+            cons = [float(c) for c in self.constraints_func(trial)]
+            if any(math.isnan(c) for c in cons):
+                raise ValueError(f"constraints_func returned NaN: {cons}.")
+            study._storage.set_trial_system_attr(trial.trial_id, CONSTRAINTS_KEY, cons)
+
+    # --- the hook -----------------------------------------------------------------------
+    def _collect_observations(self, study: Study, trials: list[FrozenTrial]) -> Observations:
+        """Complete trials (tier 0), pruned ones by last intermediate value (tier in (1, 2]),
+        and, with ``constant_liar``, running ones (tier inf). Override to change it."""
+        directions = study.directions
+        m = len(directions)
+        keep: list[FrozenTrial] = []
+        rows: list[Sequence[float]] = []
+        tiers: list[float] = []
+        worst = [math.inf] * m
+        for t in trials:
+            st = t.state
+            if st == TrialState.COMPLETE and t.values is not None:
+                keep.append(t)
+                rows.append(t.values)
+                tiers.append(0.0)
+            elif st == TrialState.PRUNED:
+                iv = t.intermediate_values
+                if iv:
+                    step = max(iv)
+                    v = iv[step]
+                    v = list(v) if isinstance(v, (list, tuple)) else [v]
+                    if len(v) != m:
+                        v = worst
+                    keep.append(t)
+                    rows.append(v)
+                    tiers.append(1.0 + 1.0 / (1.0 + max(step, 0)))
+                else:
+                    keep.append(t)
+                    rows.append(worst)
+                    tiers.append(2.5)
+            elif st == TrialState.RUNNING and self.constant_liar and t.params:
+                keep.append(t)
+                rows.append(worst)
+                tiers.append(math.inf)
+        losses = np.array(rows, dtype=float).reshape(len(keep), m)
+        losses = to_losses(losses, directions)
+        losses[~np.isfinite(losses)] = np.inf
+        return Observations(keep, losses, np.array(tiers, dtype=float))
+
+    # --- split --------------------------------------------------------------------------
+    def _violations(self, trials: list[FrozenTrial]) -> np.ndarray:
+        out = np.zeros(len(trials))
+        for i, t in enumerate(trials):
+            c = t.system_attrs.get(CONSTRAINTS_KEY)
+            if c:
+                out[i] = float(np.sum(np.maximum(np.asarray(c, dtype=float), 0.0)))
+        return out
+
+    def _split(self, obs: Observations) -> tuple[np.ndarray, int]:
+        """Boolean mask of the good observations and the number of finished ones."""
+        n_all = len(obs.trials)
+        finished = np.isfinite(obs.tier)
+        n = int(finished.sum())
+        n_below = int(min(max(self.gamma(n), 0), n))
+        below = np.zeros(n_all, dtype=bool)
+        if n_below == 0:
+            return below, n
+        viol = self._violations(obs.trials)
+        infeasible = (viol > 0).astype(float)
+        L = obs.losses
+        tier = np.where(finished, obs.tier, np.inf)
+        if L.shape[1] == 1:
+            primary = np.where(infeasible > 0, viol, L[:, 0])
+            order = np.lexsort((primary, np.where(infeasible > 0, 0.0, tier), infeasible,
+                                ~finished))
+            below[order[:n_below]] = True
+            return below, n
+        # Several objectives: non-domination rank within each (feasibility, tier) group.
+        rank = np.zeros(n_all)
+        feas_f = finished & (infeasible == 0)
+        for tv in np.unique(tier[feas_f]):
+            idx = np.flatnonzero(feas_f & (tier == tv))
+            rank[idx] = non_dominated_sort(L[idx])
+        primary = np.where(infeasible > 0, viol, rank)
+        key_tier = np.where(infeasible > 0, 0.0, tier)
+        order = np.lexsort((primary, key_tier, infeasible, ~finished))
+        # The group that straddles the cut is thinned by hypervolume contribution.
+        cut = order[n_below - 1]
+        same = (
+            (primary == primary[cut]) & (key_tier == key_tier[cut])
+            & (infeasible == infeasible[cut]) & finished
+        )
+        sel = order[:n_below]
+        inside = sel[~same[sel]]
+        tied = np.flatnonzero(same)
+        need = n_below - len(inside)
+        if len(tied) > need and infeasible[cut] == 0:
+            P = L[tied]
+            span = np.ptp(P, axis=0)
+            ref = P.max(axis=0) + 0.1 * np.where(span > 0, span, 1.0)
+            contrib = hypervolume_contributions(P, ref)
+            pick = tied[np.argsort(-contrib, kind="stable")[:need]]
+        else:
+            pick = tied[:need]
+        below[inside] = True
+        below[pick] = True
+        return below, n
+
+    # --- encoding -----------------------------------------------------------------------
+    def _encode(
+        self, space: dict[str, BaseDistribution], trials: list[FrozenTrial]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        if self._enc_space != space:
+            self._enc_space = dict(space)
+            self._encoder = SpaceEncoder(space)
+            self._geom = Geometry(self._encoder)
+            self._enc_index = {}
+            self._enc_n = 0
+            d = self._encoder.dim
+            self._enc_X = np.zeros((64, d))
+            self._enc_A = np.zeros((64, d), dtype=bool)
+        enc = self._encoder
+        assert enc is not None
+        index = self._enc_index
+        idx = np.fromiter((index.get(t.trial_id, -1) for t in trials), dtype=np.int64,
+                          count=len(trials))
+        miss = np.flatnonzero(idx < 0)
+        if len(miss):
+            Xm, Am = enc.encode([trials[i].internal_params for i in miss])
+            fin = np.array([trials[i].state.is_finished() for i in miss], dtype=bool)
+            k = int(fin.sum())
+            if k:
+                need = self._enc_n + k
+                if need > len(self._enc_X):
+                    cap = max(need, 2 * len(self._enc_X))
+                    self._enc_X = np.resize(self._enc_X, (cap, enc.dim))
+                    self._enc_A = np.resize(self._enc_A, (cap, enc.dim))
+                rows = np.arange(self._enc_n, need)
+                self._enc_X[rows] = Xm[fin]
+                self._enc_A[rows] = Am[fin]
+                for r, i in zip(rows, miss[fin]):
+                    index[trials[i].trial_id] = int(r)
+                idx[miss[fin]] = rows
+                self._enc_n = need
+            X = self._enc_X[np.maximum(idx, 0)]
+            A = self._enc_A[np.maximum(idx, 0)]
+            X[miss] = Xm
+            A[miss] = Am
+            return X, A
+        return self._enc_X[idx], self._enc_A[idx]
+
+    def _prior_model(self, geom: Geometry, space: dict[str, BaseDistribution]) -> tuple[
+        PriorModel, np.ndarray
+    ]:
+        pm = PriorModel.flat(geom)
+        strength = np.zeros(geom.d)
+        if not self.priors:
+            return pm, strength
+        enc = geom.encoder
+        pm.cat_logp = list(pm.cat_logp)
+        cat_pos = {int(j): k for k, j in enumerate(geom.cat_idx)}
+        for j, name in enumerate(enc.names):
+            p = self.priors.get(name)
+            if p is None:
+                continue
+            p.check(space[name], name)
+            pm.user[j] = True
+            strength[j] = p.strength
+            if geom.cat[j]:
+                w = np.asarray(p.weights, dtype=float)
+                w = w / w.sum()
+                pm.cat_logp[cat_pos[j]] = np.log(np.maximum(w, 1e-12))
+            else:
+                row = np.zeros((1, geom.d))
+                row[0, j] = p.center  # type: ignore[assignment]
+                pm.center[j] = enc.to_unit(row)[0, j]
+                pm.sigma[j] = p.width
+        return pm, strength
+
+    # --- the model ----------------------------------------------------------------------
+    def sample_relative(
+        self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
+    ) -> dict[str, Any]:
+        if not search_space:
+            return {}
+        trials = self._trials(study, trial)
+        obs = self._collect_observations(study, trials)
+        if len(obs.trials) == 0:
+            return {}
+        below, n_finished = self._split(obs)
+        X, A = self._encode(search_space, obs.trials)
+        geom = self._geom
+        assert geom is not None
+        prior_l, strength = self._prior_model(geom, search_space)
+        prior_g = PriorModel.flat(geom)
+        above = ~below
+        wb = np.asarray(self.weights(int(below.sum())), dtype=float)
+        wa = np.asarray(self.weights(int(above.sum())), dtype=float)
+        kw = dict(
+            prior_weight=self.prior_weight,
+            bandwidth=self.bandwidth,
+            bandwidth_factor=self.bandwidth_factor,
+            magic_clip=self.consider_magic_clip,
+            min_bandwidth=self.min_bandwidth,
+            cat_smoothing=self.categorical_smoothing,
+        )
+        l_est = ParzenEstimator(geom, X[below], A[below], wb, prior_l, **kw)
+        g_est = ParzenEstimator(geom, X[above], A[above], wa, prior_g, **kw)
+        c = self.n_ei_candidates
+        if self.multivariate:
+            Xc, comp = l_est.sample(self._rng, c)
+            M = l_est.active[comp]
+            if not A.all():
+                M = _infer_masks(geom, Xc, M, X, A)
+            score = l_est.log_pdf(Xc, M) - g_est.log_pdf(Xc, M)
+            if strength.any():
+                score += (self.prior_decay / max(n_finished, 1)) * prior_l.log_density(
+                    geom, Xc, M, strength
+                )
+            best = Xc[int(np.argmax(score))]
+        else:
+            Xc, _ = l_est.sample(self._rng, c, per_dim=True)
+            S = l_est.log_pdf_per_dim(Xc) - g_est.log_pdf_per_dim(Xc)
+            if strength.any():
+                full = np.ones_like(Xc, dtype=bool)
+                S += (self.prior_decay / max(n_finished, 1)) * (
+                    prior_l.log_density_per_dim(geom, Xc, full) * strength[None, :]
+                )
+            pick = np.argmax(S, axis=0)
+            best = Xc[pick, np.arange(geom.d)]
+        enc = geom.encoder
+        return enc.decode_external(best)
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(seed={self.seed}, multivariate={self.multivariate}, "
+            f"n_startup_trials={self.n_startup_trials}, n_ei_candidates={self.n_ei_candidates})"
+        )
+
+
+class MOTPESampler(TPESampler):
+    """TPE for several objectives (MOTPE): the same sampler, named for discoverability.
+
+    :class:`TPESampler` already splits multi-objective studies by non-domination rank and,
+    at the cut, by hypervolume contribution; this subclass only changes the name.
+    """
+
+
+_DONE = (TrialState.COMPLETE, TrialState.PRUNED)
+_USED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)
+
+
+def _parse_priors(priors: Any) -> dict[str, Prior]:
+    if priors is None:
+        return {}
+    if hasattr(priors, "priors") and not isinstance(priors, Mapping):
+        priors = priors.priors
+    if not isinstance(priors, Mapping):
+        raise TypeError(
+            f"priors must be a mapping name -> Prior (or a Space), got {type(priors).__name__}."
+        )
+    out: dict[str, Prior] = {}
+    for name, p in priors.items():
+        if not isinstance(name, str):
+            raise TypeError(f"prior names must be strings, got {name!r}.")
+        out[name] = Prior.from_obj(p, name)
+    return out
+
+
+def _infer_masks(
+    geom: Geometry, Xc: np.ndarray, M: np.ndarray, X: np.ndarray, A: np.ndarray
+) -> np.ndarray:
+    """Activity masks of candidates from their categorical values.
+
+    A candidate starts with the mask of the observation it was drawn from; when a categorical
+    value changed on the way (another branch), it takes the mask of an observation with the
+    same active categorical values (the newest one), up to three levels of nesting.
+    """
+    cj = geom.cat_idx
+    if len(cj) == 0 or len(cj) > len(_SIG_MULT):
+        return M
+    mult = _SIG_MULT[: len(cj)]
+
+    def codes(V: np.ndarray, act: np.ndarray) -> np.ndarray:
+        s = np.where(act[:, cj], V[:, cj].astype(np.int64) + 1, 0).astype(np.uint64)
+        return (s * mult[None, :]).sum(axis=1, dtype=np.uint64)
+
+    obs_codes = codes(X, A)
+    rev = obs_codes[::-1]
+    uniq, first = np.unique(rev, return_index=True)
+    rep = A[len(A) - 1 - first]  # the newest observation of each signature
+    out = M.copy()
+    for _ in range(3):
+        cc = codes(Xc, out)
+        pos = np.clip(np.searchsorted(uniq, cc), 0, len(uniq) - 1)
+        hit = uniq[pos] == cc
+        new = np.where(hit[:, None], rep[pos], out)
+        if np.array_equal(new, out):
+            break
+        out = new
+    return out
