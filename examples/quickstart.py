@@ -53,7 +53,11 @@ def main() -> None:
     for t in sorted(done, key=lambda t: t.value)[:5]:
         p = t.params
         table.add_row(
-            str(t.number), f"{t.value:.5f}", f"{p['lr']:.2e}", str(p["layers"]), p["optimizer"],
+            str(t.number),
+            f"{t.value:.5f}",
+            f"{p['lr']:.2e}",
+            str(p["layers"]),
+            p["optimizer"],
             f"{p['momentum']:.3f}" if "momentum" in p else "-",
         )
     console.print(table)

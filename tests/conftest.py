@@ -51,9 +51,11 @@ def storage_url(request, tmp_path):
         base = PG_URL.rsplit("/", 1)[0]
         yield f"{base}/{name}"
         with admin.connect() as c:
-            c.execute(sa.text(
-                f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname='{name}'"
-            ))
+            c.execute(
+                sa.text(
+                    f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname='{name}'"
+                )
+            )
             c.execute(sa.text(f"DROP DATABASE IF EXISTS {name}"))
         admin.dispose()
 

@@ -85,10 +85,13 @@ def test_compatibility():
 finite = hs.floats(-1e6, 1e6, allow_nan=False)
 
 
-
-
-@given(lo=finite, width=hs.floats(0, 1e6), log=hs.booleans(), use_step=hs.booleans(),
-       u=hs.floats(0, 1, exclude_max=True))
+@given(
+    lo=finite,
+    width=hs.floats(0, 1e6),
+    log=hs.booleans(),
+    use_step=hs.booleans(),
+    u=hs.floats(0, 1, exclude_max=True),
+)
 @settings(max_examples=200, deadline=None)
 def test_float_samples_in_bounds_and_json_roundtrip(lo, width, log, use_step, u):
     hi = lo + width
@@ -107,8 +110,13 @@ def test_float_samples_in_bounds_and_json_roundtrip(lo, width, log, use_step, u)
     json.loads(distribution_to_json(d))
 
 
-@given(lo=hs.integers(-1000, 1000), width=hs.integers(0, 1000), step=hs.integers(1, 50),
-       log=hs.booleans(), u=hs.floats(0, 1, exclude_max=True))
+@given(
+    lo=hs.integers(-1000, 1000),
+    width=hs.integers(0, 1000),
+    step=hs.integers(1, 50),
+    log=hs.booleans(),
+    u=hs.floats(0, 1, exclude_max=True),
+)
 @settings(max_examples=200, deadline=None)
 def test_int_samples_on_grid(lo, width, step, log, u):
     if log:
@@ -123,11 +131,21 @@ def test_int_samples_on_grid(lo, width, step, log, u):
     assert json_to_distribution(distribution_to_json(d)) == d
 
 
-@given(choices=hs.lists(
-    hs.one_of(hs.none(), hs.booleans(), hs.integers(-5, 5), hs.text(max_size=3),
-              hs.floats(-5, 5, allow_nan=False)),
-    min_size=1, max_size=6, unique_by=lambda c: (type(c).__name__, c),
-), u=hs.floats(0, 1, exclude_max=True))
+@given(
+    choices=hs.lists(
+        hs.one_of(
+            hs.none(),
+            hs.booleans(),
+            hs.integers(-5, 5),
+            hs.text(max_size=3),
+            hs.floats(-5, 5, allow_nan=False),
+        ),
+        min_size=1,
+        max_size=6,
+        unique_by=lambda c: (type(c).__name__, c),
+    ),
+    u=hs.floats(0, 1, exclude_max=True),
+)
 @settings(max_examples=200, deadline=None)
 def test_categorical_roundtrip(choices, u):
     d = CategoricalDistribution(choices)

@@ -16,8 +16,7 @@ SPACE = {
     "layers": {"type": "int", "low": 1, "high": 8},
     "optimizer": {"type": "categorical", "choices": ["sgd", "adam"]},
     "momentum": {"type": "float", "low": 0.0, "high": 0.99, "when": {"optimizer": "sgd"}},
-    "nesterov": {"type": "categorical", "choices": [True, False],
-                 "when": {"optimizer": "sgd"}},
+    "nesterov": {"type": "categorical", "choices": [True, False], "when": {"optimizer": "sgd"}},
     "beta1": {"type": "float", "low": 0.8, "high": 0.999, "when": {"optimizer": ["adam"]}},
 }
 
@@ -61,15 +60,19 @@ depth: {type: int, low: 5, high: 1}
     with pytest.raises(SpaceError, match="refers to unknown parameter 'opt'"):
         Space.from_dict({"m": {"type": "float", "low": 0, "high": 1, "when": {"opt": "sgd"}}})
     with pytest.raises(SpaceError, match="not a choice of 'opt'"):
-        Space.from_dict({
-            "opt": ["sgd", "adam"],
-            "m": {"type": "float", "low": 0, "high": 1, "when": {"opt": "rmsprop"}},
-        })
+        Space.from_dict(
+            {
+                "opt": ["sgd", "adam"],
+                "m": {"type": "float", "low": 0, "high": 1, "when": {"opt": "rmsprop"}},
+            }
+        )
     with pytest.raises(SpaceError, match="cycle"):
-        Space.from_dict({
-            "a": {"type": "categorical", "choices": [1, 2], "when": {"b": 1}},
-            "b": {"type": "categorical", "choices": [1, 2], "when": {"a": 1}},
-        })
+        Space.from_dict(
+            {
+                "a": {"type": "categorical", "choices": [1, 2], "when": {"b": 1}},
+                "b": {"type": "categorical", "choices": [1, 2], "when": {"a": 1}},
+            }
+        )
     with pytest.raises(SpaceError, match="line 2"):
         Space.from_yaml("a: {type: float\nb: [1, 2")
 
@@ -88,13 +91,25 @@ opt: {type: categorical, choices: [sgd, adam], prior: {weights: [1, 3]}}
 
 
 dist_strategy = hs.one_of(
-    hs.builds(lambda lo, w, log: FloatDistribution(lo if not log else abs(lo) + 0.01,
-                                                   (lo if not log else abs(lo) + 0.01) + w, log=log),
-              hs.floats(-100, 100), hs.floats(0, 100), hs.booleans()),
-    hs.builds(lambda lo, w, s: IntDistribution(lo, lo + w * s, step=s),
-              hs.integers(-50, 50), hs.integers(0, 30), hs.integers(1, 5)),
-    hs.builds(lambda lo, w: IntDistribution(lo, lo + w, log=True),
-              hs.integers(1, 50), hs.integers(0, 1000)),
+    hs.builds(
+        lambda lo, w, log: FloatDistribution(
+            lo if not log else abs(lo) + 0.01, (lo if not log else abs(lo) + 0.01) + w, log=log
+        ),
+        hs.floats(-100, 100),
+        hs.floats(0, 100),
+        hs.booleans(),
+    ),
+    hs.builds(
+        lambda lo, w, s: IntDistribution(lo, lo + w * s, step=s),
+        hs.integers(-50, 50),
+        hs.integers(0, 30),
+        hs.integers(1, 5),
+    ),
+    hs.builds(
+        lambda lo, w: IntDistribution(lo, lo + w, log=True),
+        hs.integers(1, 50),
+        hs.integers(0, 1000),
+    ),
     hs.builds(lambda n: CategoricalDistribution(list(range(n))), hs.integers(1, 6)),
 )
 
@@ -109,8 +124,9 @@ def test_encoder_roundtrip_exact(dists, seed):
         warnings.simplefilter("ignore")
         from slimtune.samplers.random import sample_uniform
 
-        params = [{n: d.to_internal(sample_uniform(rng, d)) for n, d in space.items()}
-                  for _ in range(5)]
+        params = [
+            {n: d.to_internal(sample_uniform(rng, d)) for n, d in space.items()} for _ in range(5)
+        ]
     X, active = enc.encode(params)
     assert active.all()
     num = enc.numeric

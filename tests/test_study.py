@@ -16,8 +16,12 @@ def quad(trial):
 
 
 def test_optimize_best_and_resume(storage_url):
-    study = st.create_study(storage=storage_url, study_name="s", direction="minimize",
-                            sampler=st.samplers.RandomSampler(seed=0))
+    study = st.create_study(
+        storage=storage_url,
+        study_name="s",
+        direction="minimize",
+        sampler=st.samplers.RandomSampler(seed=0),
+    )
     study.optimize(quad, n_trials=30)
     assert len(study.trials) == 30
     assert all(t.state == st.TrialState.COMPLETE for t in study.trials)
@@ -26,8 +30,12 @@ def test_optimize_best_and_resume(storage_url):
     assert study.best_value == best.value and study.best_params == best.params
     assert [t.number for t in study.trials] == list(range(30))
     if storage_url is not None:
-        again = st.create_study(storage=storage_url, study_name="s", load_if_exists=True,
-                                sampler=st.samplers.RandomSampler(seed=1))
+        again = st.create_study(
+            storage=storage_url,
+            study_name="s",
+            load_if_exists=True,
+            sampler=st.samplers.RandomSampler(seed=1),
+        )
         again.optimize(quad, n_trials=5)
         assert len(again.trials) == 35
         assert st.load_study(study_name="s", storage=storage_url).best_value <= best.value
@@ -55,10 +63,16 @@ def test_same_seed_same_trials():
     assert runs[0] != runs[1]
 
 
-@pytest.mark.parametrize("ret,reason", [
-    (float("nan"), "NaN"), (float("inf"), "inf"), (None, "None"), ((1.0, 2.0), "2 value"),
-    ("abc", "not a number"),
-])
+@pytest.mark.parametrize(
+    "ret,reason",
+    [
+        (float("nan"), "NaN"),
+        (float("inf"), "inf"),
+        (None, "None"),
+        ((1.0, 2.0), "2 value"),
+        ("abc", "not a number"),
+    ],
+)
 def test_bad_return_values_fail_and_study_goes_on(ret, reason):
     study = st.create_study(sampler=st.samplers.RandomSampler(seed=0))
     calls = []
@@ -166,8 +180,11 @@ def test_suggest_same_name_different_distribution():
 
 
 def test_multi_objective_pareto_front(storage_url):
-    study = st.create_study(storage=storage_url, directions=["minimize", "maximize"],
-                            sampler=st.samplers.RandomSampler(seed=0))
+    study = st.create_study(
+        storage=storage_url,
+        directions=["minimize", "maximize"],
+        sampler=st.samplers.RandomSampler(seed=0),
+    )
 
     def obj(trial):
         x = trial.suggest_float("x", 0, 1)
@@ -179,8 +196,11 @@ def test_multi_objective_pareto_front(storage_url):
     vals = np.array([t.values for t in study.trials])
     for t in front:
         a = np.array(t.values)
-        dominated = (vals[:, 0] <= a[0]) & (vals[:, 1] >= a[1]) & (
-            (vals[:, 0] < a[0]) | (vals[:, 1] > a[1]))
+        dominated = (
+            (vals[:, 0] <= a[0])
+            & (vals[:, 1] >= a[1])
+            & ((vals[:, 0] < a[0]) | (vals[:, 1] > a[1]))
+        )
         assert not dominated.any()
     n_nondominated = sum(
         not any((o[0] <= v[0] and o[1] >= v[1]) and (o[0] < v[0] or o[1] > v[1]) for o in vals)
@@ -307,4 +327,6 @@ def test_inf_in_intermediate_and_values_roundtrip(tmp_path):
     t.report([1.0, math.inf], 0)
     study.tell(t, [1.0, 2.0])
     back = st.load_study(study_name=study.study_name, storage=url).trials[0]
-    assert back.intermediate_values[0][1] == math.inf or back.intermediate_values[0][1] == "Infinity"
+    assert (
+        back.intermediate_values[0][1] == math.inf or back.intermediate_values[0][1] == "Infinity"
+    )

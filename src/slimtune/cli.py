@@ -47,7 +47,7 @@ def _storage_url(args: argparse.Namespace) -> str:
 def _open_storage(args: argparse.Namespace) -> Any:
     url = _storage_url(args)
     if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
-        path = url[len("sqlite:///"):]
+        path = url[len("sqlite:///") :]
         if not os.path.exists(path):
             raise SystemExit(f"error: no database at {path!r} (storage {url!r}).")
     return get_storage(url)
@@ -68,21 +68,34 @@ def cmd_studies(args: argparse.Namespace) -> int:
     storage = _open_storage(args)
     summaries = storage.get_all_studies()
     if args.format == "json":
-        print(json.dumps([
-            {
-                "name": s.study_name, "directions": s.directions, "n_trials": s.n_trials,
-                "n_complete": s.n_complete, "best_values": s.best_values,
-                "datetime_start": s.datetime_start.isoformat() if s.datetime_start else None,
-            }
-            for s in summaries
-        ], indent=2))
+        print(
+            json.dumps(
+                [
+                    {
+                        "name": s.study_name,
+                        "directions": s.directions,
+                        "n_trials": s.n_trials,
+                        "n_complete": s.n_complete,
+                        "best_values": s.best_values,
+                        "datetime_start": s.datetime_start.isoformat()
+                        if s.datetime_start
+                        else None,
+                    }
+                    for s in summaries
+                ],
+                indent=2,
+            )
+        )
         return 0
     table = Table(title=f"Studies in {_storage_url(args)}")
     for col in ("name", "directions", "trials", "complete", "best", "started"):
         table.add_column(col)
     for s in summaries:
         table.add_row(
-            s.study_name, ",".join(s.directions), str(s.n_trials), str(s.n_complete),
+            s.study_name,
+            ",".join(s.directions),
+            str(s.n_trials),
+            str(s.n_complete),
             _fmt(s.best_values[0]) if s.best_values else "",
             s.datetime_start.strftime("%Y-%m-%d %H:%M:%S") if s.datetime_start else "",
         )
@@ -115,7 +128,7 @@ def cmd_trials(args: argparse.Namespace) -> int:
         show = [c for c in cols if c not in ("datetime_start",)]
         for c in show:
             table.add_column(c, overflow="fold")
-        for r in records[-args.limit:] if args.limit else records:
+        for r in records[-args.limit :] if args.limit else records:
             table.add_row(*[_fmt(r.get(c)) for c in show])
         _console().print(table)
     return 0
@@ -130,11 +143,21 @@ def cmd_best(args: argparse.Namespace) -> int:
     if len(study.directions) == 1:
         trials = [study.best_trial]
     if args.format == "json":
-        print(json.dumps(
-            [{"number": t.number, "values": t.values, "params": t.params,
-              "user_attrs": t.user_attrs} for t in trials],
-            indent=2, default=str,
-        ))
+        print(
+            json.dumps(
+                [
+                    {
+                        "number": t.number,
+                        "values": t.values,
+                        "params": t.params,
+                        "user_attrs": t.user_attrs,
+                    }
+                    for t in trials
+                ],
+                indent=2,
+                default=str,
+            )
+        )
         return 0
     title = "Best trial" if len(trials) == 1 else f"Pareto front ({len(trials)} trials)"
     table = Table(title=f"{title} of {study.study_name}")
@@ -146,7 +169,8 @@ def cmd_best(args: argparse.Namespace) -> int:
         table.add_column(n)
     for t in trials:
         table.add_row(
-            str(t.number), *[_fmt(v) for v in t.values or []],
+            str(t.number),
+            *[_fmt(v) for v in t.values or []],
             *[_fmt(t.params.get(n)) for n in names],
         )
     _console().print(table)
@@ -174,12 +198,18 @@ def build_parser() -> argparse.ArgumentParser:
     def add(name: str, help_: str, func: Any, study: bool = False) -> argparse.ArgumentParser:
         sp = sub.add_parser(name, help=help_, description=help_)
         sp.add_argument(
-            "--storage", default=None,
+            "--storage",
+            default=None,
             help=f"database URL (default: $SLIMTUNE_STORAGE or {DEFAULT_STORAGE})",
         )
         if study:
-            sp.add_argument("--study-name", "--study", dest="study_name", default=None,
-                            help="study name (optional when the storage holds one study)")
+            sp.add_argument(
+                "--study-name",
+                "--study",
+                dest="study_name",
+                default=None,
+                help="study name (optional when the storage holds one study)",
+            )
         sp.set_defaults(func=func)
         return sp
 
@@ -207,8 +237,10 @@ def build_parser() -> argparse.ArgumentParser:
             )
             return 2
 
-        for name, help_ in (("search", "lightweight-model search from a YAML config"),
-                            ("export", "export a searched model")):
+        for name, help_ in (
+            ("search", "lightweight-model search from a YAML config"),
+            ("export", "export a searched model"),
+        ):
             sp = sub.add_parser(name, help=help_ + " (needs the nas extra)")
             sp.add_argument("rest", nargs=argparse.REMAINDER)
             sp.set_defaults(func=missing)

@@ -99,15 +99,12 @@ class FloatDistribution(BaseDistribution):
         if not (math.isfinite(low) and math.isfinite(high)):
             raise ValueError(f"low and high must be finite, got low={low}, high={high}.")
         if log and step is not None:
-            raise ValueError(
-                f"log=True cannot be combined with step={step}; use one or the other."
-            )
+            raise ValueError(f"log=True cannot be combined with step={step}; use one or the other.")
         if low > high:
             raise ValueError(f"low={low} must be <= high={high}; swap them.")
         if log and low <= 0.0:
             raise ValueError(
-                f"log=True needs low > 0, got low={low}; use a positive lower bound "
-                "or log=False."
+                f"log=True needs low > 0, got low={low}; use a positive lower bound or log=False."
             )
         if step is not None:
             if not _is_number(step) or step <= 0:
@@ -166,8 +163,7 @@ class IntDistribution(BaseDistribution):
             raise ValueError(f"low={low} must be <= high={high}; swap them.")
         if log and low < 1:
             raise ValueError(
-                f"log=True needs low >= 1, got low={low}; use a positive lower bound "
-                "or log=False."
+                f"log=True needs low >= 1, got low={low}; use a positive lower bound or log=False."
             )
         high = int(_adjust_high(low, high, step, "IntDistribution"))
         self.low = low

@@ -116,7 +116,7 @@ def hypervolume(L: np.ndarray, ref: np.ndarray) -> float:
     ref = np.asarray(ref, dtype=float)
     if len(L) == 0:
         return 0.0
-    L = L[np.all(L < ref, axis=1)]
+    L = L[np.all(ref > L, axis=1)]
     if len(L) == 0:
         return 0.0
     L = L[is_pareto_front(L)]
@@ -157,7 +157,7 @@ def hypervolume_contributions(L: np.ndarray, ref: np.ndarray) -> np.ndarray:
         return np.zeros(0)
     if L.shape[1] == 2:
         out = np.zeros(n)
-        inside = np.all(L < ref, axis=1)
+        inside = np.all(ref > L, axis=1)
         front = is_pareto_front(L) & inside
         idx = np.flatnonzero(front)
         if len(idx) == 0:

@@ -234,8 +234,10 @@ class Prior:
                     f"prior of {name!r}: unknown key(s) {sorted(unknown)}; allowed: "
                     f"{sorted(allowed)}."
                 )
-            kw = {k: (_yaml_number(v) if k in ("center", "width", "strength") else v)
-                  for k, v in obj.items()}
+            kw = {
+                k: (_yaml_number(v) if k in ("center", "width", "strength") else v)
+                for k, v in obj.items()
+            }
             if "weights" in kw and kw["weights"] is not None:
                 kw["weights"] = tuple(float(w) for w in kw["weights"])
             return cls(**kw)
@@ -316,7 +318,9 @@ class Space:
     @classmethod
     def from_dict(cls, spec: Mapping[str, Any], _lines: Mapping[str, int] | None = None) -> Space:
         if not isinstance(spec, Mapping):
-            raise SpaceError(f"a space must be a mapping of name -> spec, got {type(spec).__name__}.")
+            raise SpaceError(
+                f"a space must be a mapping of name -> spec, got {type(spec).__name__}."
+            )
         params = []
         for name, entry in spec.items():
             params.append(cls._parse_entry(str(name), entry, _lines))
@@ -360,8 +364,7 @@ class Space:
         typ = _TYPE_ALIASES.get(str(typ_raw).lower())
         if typ is None:
             raise SpaceError(
-                f"parameter {name!r}{at}: unknown type {typ_raw!r}; use float, int or "
-                "categorical."
+                f"parameter {name!r}{at}: unknown type {typ_raw!r}; use float, int or categorical."
             )
         unknown = set(entry) - _KEYS[typ]
         if unknown:
@@ -369,8 +372,9 @@ class Space:
                 f"parameter {name!r}{at}: unknown key(s) {sorted(unknown)}; allowed for "
                 f"{typ}: {sorted(_KEYS[typ])}."
             )
-        entry = {k: (_yaml_number(v) if k in ("low", "high", "step") else v)
-                 for k, v in entry.items()}
+        entry = {
+            k: (_yaml_number(v) if k in ("low", "high", "step") else v) for k, v in entry.items()
+        }
         try:
             if typ == "categorical":
                 if "choices" not in entry:
@@ -532,8 +536,7 @@ class Space:
                 ok = False
             if not ok:
                 raise ValueError(
-                    f"parameter {name!r}: value {values[name]!r} is outside "
-                    f"{d.describe_range()}."  # type: ignore[attr-defined]
+                    f"parameter {name!r}: value {values[name]!r} is outside {d.describe_range()}."  # type: ignore[attr-defined]
                 )
             got[name] = values[name]
 
@@ -577,12 +580,16 @@ def _yaml_number(v: Any) -> Any:
 
 
 def _same_choice(a: Any, b: Any) -> bool:
-    return type(a) is type(b) and a == b or (
-        isinstance(a, (int, float))
-        and isinstance(b, (int, float))
-        and not isinstance(a, bool)
-        and not isinstance(b, bool)
+    return (
+        type(a) is type(b)
         and a == b
+        or (
+            isinstance(a, (int, float))
+            and isinstance(b, (int, float))
+            and not isinstance(a, bool)
+            and not isinstance(b, bool)
+            and a == b
+        )
     )
 
 

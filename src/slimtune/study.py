@@ -378,7 +378,13 @@ class Study:
             from slimtune.parallel.local import optimize_parallel
 
             optimize_parallel(
-                self, func, n_trials, timeout, n_jobs, catch_t, list(callbacks or []),
+                self,
+                func,
+                n_trials,
+                timeout,
+                n_jobs,
+                catch_t,
+                list(callbacks or []),
                 show_progress_bar,
             )
             return
@@ -642,7 +648,8 @@ def copy_study(
     """Copy a study with all its trials into another storage."""
     src = load_study(from_study_name, from_storage)
     dst = create_study(
-        storage=to_storage, study_name=to_study_name or from_study_name,
+        storage=to_storage,
+        study_name=to_study_name or from_study_name,
         directions=src.directions,
     )
     for k, v in src.user_attrs.items():

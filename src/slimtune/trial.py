@@ -225,9 +225,7 @@ class Trial(_SuggestMixin):
         snap = self._snapshot()
         self._relative_space = sampler.infer_relative_search_space(self.study, snap)
         if self._relative_space:
-            self._relative_params = sampler.sample_relative(
-                self.study, snap, self._relative_space
-            )
+            self._relative_params = sampler.sample_relative(self.study, snap, self._relative_space)
         else:
             self._relative_params = {}
 
@@ -426,8 +424,7 @@ class FixedTrial(_SuggestMixin):
         internal = dist.to_internal(value)
         if not dist.contains(internal):
             raise ValueError(
-                f"parameter {name!r}: value {value!r} is outside "
-                f"{dist.describe_range()}."  # type: ignore[attr-defined]
+                f"parameter {name!r}: value {value!r} is outside {dist.describe_range()}."  # type: ignore[attr-defined]
             )
         self.params[name] = dist.to_external(internal)
         self.distributions[name] = dist

@@ -83,7 +83,19 @@ def _serve_memory(storage: InMemoryStorage) -> tuple[Any, tuple[Any, bytes]]:
     _StorageManager.register("storage", callable=lambda: storage, exposed=_STORAGE_METHODS)
     mgr = _StorageManager(address=("127.0.0.1", 0), authkey=authkey)
     server = mgr.get_server()
-    th = threading.Thread(target=server.serve_forever, daemon=True)
+
+    def serve() -> None:
+        try:
+            server.serve_forever()
+        except SystemExit:  # serve_forever exits through sys.exit when stopped
+            pass
+        finally:
+            try:
+                server.listener.close()
+            except Exception:  # noqa: BLE001
+                pass
+
+    th = threading.Thread(target=serve, daemon=True)
     th.start()
     return server, (server.address, authkey)
 
@@ -149,8 +161,9 @@ def _worker(
             if study._stop_flag:
                 stop.set()
     except BaseException as e:  # noqa: BLE001 - e.g. storage unreachable
-        results.put(("raise", pickle.dumps(RuntimeError(f"worker {idx}: {e!r}")),
-                     traceback.format_exc()))
+        results.put(
+            ("raise", pickle.dumps(RuntimeError(f"worker {idx}: {e!r}")), traceback.format_exc())
+        )
 
 
 def optimize_parallel(
@@ -182,7 +195,8 @@ def optimize_parallel(
     if isinstance(storage, InMemoryStorage):
         server, (address, authkey) = _serve_memory(storage)
         spec: tuple[str, Any] = (
-            "proxy", (address, authkey, storage.heartbeat_interval, storage.grace_period)
+            "proxy",
+            (address, authkey, storage.heartbeat_interval, storage.grace_period),
         )
     else:
         spec = ("object", pickle.dumps(storage))
@@ -200,8 +214,21 @@ def optimize_parallel(
         current[i] = -1
         p = ctx.Process(
             target=_worker,
-            args=(i, spec, study.study_name, sampler_blob, pruner_blob, func, catch, counter,
-                  n_trials, deadline, stop, results, current),
+            args=(
+                i,
+                spec,
+                study.study_name,
+                sampler_blob,
+                pruner_blob,
+                func,
+                catch,
+                counter,
+                n_trials,
+                deadline,
+                stop,
+                results,
+                current,
+            ),
             daemon=True,
         )
         p.start()

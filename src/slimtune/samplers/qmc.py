@@ -37,8 +37,10 @@ class QMCSampler(BaseSampler):
         self.qmc_type = qmc_type
         self.scramble = scramble
         # Seed of the scrambling: fixed per sampler so that all workers share the sequence.
-        self._qmc_seed = int(np.random.default_rng(seed).integers(2**31)) if seed is not None else (
-            int(np.random.default_rng().integers(2**31))
+        self._qmc_seed = (
+            int(np.random.default_rng(seed).integers(2**31))
+            if seed is not None
+            else (int(np.random.default_rng().integers(2**31)))
         )
         self._rng = np.random.default_rng(seed)
         self._engine: Any = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from slimtune.storage.base import (
     BaseStorage,
     DuplicatedStudyError,
+    RetryFailedTrialCallback,
     StudyNotFoundError,
     StudySummary,
 )
@@ -16,6 +17,7 @@ __all__ = [
     "InMemoryStorage",
     "SQLStorage",
     "RDBStorage",
+    "RetryFailedTrialCallback",
     "StudySummary",
     "DuplicatedStudyError",
     "StudyNotFoundError",
@@ -34,6 +36,4 @@ def get_storage(storage: str | BaseStorage | None) -> BaseStorage:
         return SQLStorage(storage)
     if isinstance(storage, BaseStorage) or hasattr(storage, "create_new_trial"):
         return storage  # type: ignore[return-value]
-    raise TypeError(
-        f"storage must be None, a database URL or a storage object, got {storage!r}."
-    )
+    raise TypeError(f"storage must be None, a database URL or a storage object, got {storage!r}.")

@@ -16,7 +16,13 @@ from typing import Any
 from slimtune.distributions import BaseDistribution
 from slimtune.trial import FrozenTrial, TrialState
 
-__all__ = ["BaseStorage", "StudySummary", "DuplicatedStudyError", "StudyNotFoundError"]
+__all__ = [
+    "BaseStorage",
+    "StudySummary",
+    "DuplicatedStudyError",
+    "StudyNotFoundError",
+    "RetryFailedTrialCallback",
+]
 
 SCHEMA_VERSION = 1
 
@@ -52,6 +58,9 @@ class BaseStorage(abc.ABC):
     # ``grace_period`` is failed by ``fail_stale_trials``.
     heartbeat_interval: float | None = None
     grace_period: float | None = None
+    # Called as ``failed_trial_callback(study, frozen_trial)`` for each trial failed by a
+    # stale heartbeat, e.g. :class:`RetryFailedTrialCallback` to re-queue it.
+    failed_trial_callback: Any = None
 
     # --- studies ----------------------------------------------------------------------
     @abc.abstractmethod
@@ -152,8 +161,10 @@ class BaseStorage(abc.ABC):
             complete = [t for t in trials if t.state == TrialState.COMPLETE]
             best = None
             if complete and len(directions) == 1:
-                key = (lambda t: t.values[0]) if directions[0] == "minimize" else (
-                    lambda t: -t.values[0]
+                key = (
+                    (lambda t: t.values[0])
+                    if directions[0] == "minimize"
+                    else (lambda t: -t.values[0])
                 )
                 best = list(min(complete, key=key).values or [])
             starts = [t.datetime_start for t in trials if t.datetime_start]
@@ -173,3 +184,32 @@ class BaseStorage(abc.ABC):
 
     def close(self) -> None:
         """Release connections (no-op for in-memory storage)."""
+
+
+class RetryFailedTrialCallback:
+    """Re-queue a trial failed by a stale heartbeat with the same parameters.
+
+    Set it as ``storage.failed_trial_callback``. ``max_retry`` bounds how often one
+    configuration is retried; the new trial records ``retried_from`` (the first number).
+    """
+
+    def __init__(self, max_retry: int | None = None):
+        self.max_retry = max_retry
+
+    def __call__(self, study: Any, trial: FrozenTrial) -> None:
+        from slimtune.trial import FIXED_PARAMS_KEY, RETRIED_FROM_KEY
+
+        origin = trial.system_attrs.get(RETRIED_FROM_KEY, trial.number)
+        n_retries = trial.system_attrs.get("retry_count", 0)
+        if self.max_retry is not None and n_retries >= self.max_retry:
+            return
+        study._storage.create_new_trial(
+            study._study_id,
+            state=TrialState.WAITING,
+            system_attrs={
+                FIXED_PARAMS_KEY: dict(trial.params),
+                RETRIED_FROM_KEY: origin,
+                "retry_count": n_retries + 1,
+            },
+            user_attrs=dict(trial.user_attrs),
+        )

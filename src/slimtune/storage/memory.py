@@ -54,8 +54,10 @@ class InMemoryStorage(BaseStorage):
         self._next_study_id = 0
         self._next_trial_id = 0
         self.heartbeat_interval = heartbeat_interval
-        self.grace_period = grace_period if grace_period is not None else (
-            2 * heartbeat_interval if heartbeat_interval else None
+        self.grace_period = (
+            grace_period
+            if grace_period is not None
+            else (2 * heartbeat_interval if heartbeat_interval else None)
         )
 
     def __getstate__(self) -> dict[str, Any]:

@@ -64,8 +64,12 @@ studies = sa.Table(
 study_attrs = sa.Table(
     "study_attrs",
     metadata,
-    sa.Column("study_id", sa.Integer, sa.ForeignKey("studies.study_id", ondelete="CASCADE"),
-              primary_key=True),
+    sa.Column(
+        "study_id",
+        sa.Integer,
+        sa.ForeignKey("studies.study_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
     sa.Column("kind", sa.String(8), primary_key=True),
     sa.Column("key", sa.String(512), primary_key=True),
     sa.Column("value_json", sa.Text, nullable=False),
@@ -74,8 +78,13 @@ trials = sa.Table(
     "trials",
     metadata,
     sa.Column("trial_id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("study_id", sa.Integer, sa.ForeignKey("studies.study_id", ondelete="CASCADE"),
-              nullable=False, index=True),
+    sa.Column(
+        "study_id",
+        sa.Integer,
+        sa.ForeignKey("studies.study_id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
     sa.Column("number", sa.Integer, nullable=False),
     sa.Column("state", sa.Integer, nullable=False, index=True),
     sa.Column("values_json", sa.Text, nullable=True),
@@ -87,8 +96,12 @@ trials = sa.Table(
 trial_params = sa.Table(
     "trial_params",
     metadata,
-    sa.Column("trial_id", sa.Integer, sa.ForeignKey("trials.trial_id", ondelete="CASCADE"),
-              primary_key=True),
+    sa.Column(
+        "trial_id",
+        sa.Integer,
+        sa.ForeignKey("trials.trial_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
     sa.Column("name", sa.String(512), primary_key=True),
     sa.Column("value", sa.Float, nullable=False),
     sa.Column("distribution_json", sa.Text, nullable=False),
@@ -96,16 +109,24 @@ trial_params = sa.Table(
 trial_values = sa.Table(  # intermediate values
     "trial_intermediate",
     metadata,
-    sa.Column("trial_id", sa.Integer, sa.ForeignKey("trials.trial_id", ondelete="CASCADE"),
-              primary_key=True),
+    sa.Column(
+        "trial_id",
+        sa.Integer,
+        sa.ForeignKey("trials.trial_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
     sa.Column("step", sa.Integer, primary_key=True),
     sa.Column("value_json", sa.Text, nullable=False),
 )
 trial_attrs = sa.Table(
     "trial_attrs",
     metadata,
-    sa.Column("trial_id", sa.Integer, sa.ForeignKey("trials.trial_id", ondelete="CASCADE"),
-              primary_key=True),
+    sa.Column(
+        "trial_id",
+        sa.Integer,
+        sa.ForeignKey("trials.trial_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
     sa.Column("kind", sa.String(8), primary_key=True),
     sa.Column("key", sa.String(512), primary_key=True),
     sa.Column("value_json", sa.Text, nullable=False),
@@ -160,11 +181,13 @@ class SQLStorage(BaseStorage):
                 "'postgresql+psycopg://user:pass@host/dbname'."
             )
         if url.startswith("postgresql://"):
-            url = "postgresql+psycopg://" + url[len("postgresql://"):]
+            url = "postgresql+psycopg://" + url[len("postgresql://") :]
         self.url = url
         self.heartbeat_interval = heartbeat_interval
-        self.grace_period = grace_period if grace_period is not None else (
-            2 * heartbeat_interval if heartbeat_interval else None
+        self.grace_period = (
+            grace_period
+            if grace_period is not None
+            else (2 * heartbeat_interval if heartbeat_interval else None)
         )
         self._engine_kwargs = dict(engine_kwargs or {})
         self._init_engine()
@@ -187,6 +210,7 @@ class SQLStorage(BaseStorage):
         except Exception as e:  # noqa: BLE001 - report what is missing, e.g. the driver
             raise ValueError(f"cannot open storage {self.url!r}: {e}") from e
         if self.is_sqlite:
+
             @event.listens_for(self.engine, "connect")
             def _on_connect(dbapi_conn: Any, _rec: Any) -> None:
                 dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
@@ -267,9 +291,8 @@ class SQLStorage(BaseStorage):
         raise RuntimeError("unreachable")  # pragma: no cover
 
     def _read(self, fn: Callable[[sa.Connection], T]) -> T:
-        with self.engine.connect() as conn:
-            with conn.begin():
-                return fn(conn)
+        with self.engine.connect() as conn, conn.begin():
+            return fn(conn)
 
     # --- studies ----------------------------------------------------------------------
     def create_new_study(self, directions: Sequence[str], study_name: str) -> int:
@@ -344,7 +367,9 @@ class SQLStorage(BaseStorage):
             ).rowcount
             if n == 0:
                 conn.execute(
-                    study_attrs.insert().values(study_id=study_id, kind=kind, key=key, value_json=vj)
+                    study_attrs.insert().values(
+                        study_id=study_id, kind=kind, key=key, value_json=vj
+                    )
                 )
 
         self._write(go)
@@ -373,9 +398,7 @@ class SQLStorage(BaseStorage):
 
     def get_all_study_names(self) -> list[str]:
         rows = self._read(
-            lambda c: c.execute(
-                sa.select(studies.c.study_name).order_by(studies.c.study_id)
-            ).all()
+            lambda c: c.execute(sa.select(studies.c.study_name).order_by(studies.c.study_id)).all()
         )
         return [r[0] for r in rows]
 
@@ -387,7 +410,9 @@ class SQLStorage(BaseStorage):
         system_attrs: dict[str, Any] | None = None,
         user_attrs: dict[str, Any] | None = None,
     ) -> int:
-        attrs = [("system", k, _dumps(v, f"system attr {k!r}")) for k, v in (system_attrs or {}).items()]
+        attrs = [
+            ("system", k, _dumps(v, f"system attr {k!r}")) for k, v in (system_attrs or {}).items()
+        ]
         attrs += [("user", k, _dumps(v, f"user attr {k!r}")) for k, v in (user_attrs or {}).items()]
         now = time.time()
         running = state == TrialState.RUNNING
@@ -415,7 +440,10 @@ class SQLStorage(BaseStorage):
             if attrs:
                 conn.execute(
                     trial_attrs.insert(),
-                    [{"trial_id": tid, "kind": k, "key": key, "value_json": v} for k, key, v in attrs],
+                    [
+                        {"trial_id": tid, "kind": k, "key": key, "value_json": v}
+                        for k, key, v in attrs
+                    ],
                 )
             return tid
 
@@ -423,6 +451,7 @@ class SQLStorage(BaseStorage):
 
     def pop_waiting_trial_id(self, study_id: int) -> int | None:
         for _ in range(100):
+
             def go(conn: sa.Connection) -> tuple[bool, int | None]:
                 row = conn.execute(
                     sa.select(sa.func.min(trials.c.trial_id)).where(
@@ -479,11 +508,13 @@ class SQLStorage(BaseStorage):
         else:
             allowed = [int(TrialState.RUNNING), int(TrialState.WAITING)]
         n = self._write(
-            lambda c: c.execute(
-                trials.update()
-                .where(trials.c.trial_id == trial_id, trials.c.state.in_(allowed))
-                .values(**vals)
-            ).rowcount
+            lambda c: (
+                c.execute(
+                    trials.update()
+                    .where(trials.c.trial_id == trial_id, trials.c.state.in_(allowed))
+                    .values(**vals)
+                ).rowcount
+            )
         )
         return n == 1
 
@@ -518,7 +549,9 @@ class SQLStorage(BaseStorage):
             ).rowcount
             if n == 0:
                 conn.execute(
-                    trial_attrs.insert().values(trial_id=trial_id, kind=kind, key=key, value_json=vj)
+                    trial_attrs.insert().values(
+                        trial_id=trial_id, kind=kind, key=key, value_json=vj
+                    )
                 )
 
         self._write(go)
@@ -544,7 +577,9 @@ class SQLStorage(BaseStorage):
             chunk = ids[i : i + 900]
             for tid, name, value, dj in conn.execute(
                 sa.select(
-                    trial_params.c.trial_id, trial_params.c.name, trial_params.c.value,
+                    trial_params.c.trial_id,
+                    trial_params.c.name,
+                    trial_params.c.value,
                     trial_params.c.distribution_json,
                 ).where(trial_params.c.trial_id.in_(chunk))
             ):
@@ -559,7 +594,9 @@ class SQLStorage(BaseStorage):
                 by_id[tid]["inter"][step] = json.loads(vj)
             for tid, kind, key, vj in conn.execute(
                 sa.select(
-                    trial_attrs.c.trial_id, trial_attrs.c.kind, trial_attrs.c.key,
+                    trial_attrs.c.trial_id,
+                    trial_attrs.c.kind,
+                    trial_attrs.c.key,
                     trial_attrs.c.value_json,
                 ).where(trial_attrs.c.trial_id.in_(chunk))
             ):
@@ -666,7 +703,9 @@ class SQLStorage(BaseStorage):
                     )
                     conn.execute(
                         trial_attrs.insert().values(
-                            trial_id=tid, kind="system", key=FAIL_REASON_KEY,
+                            trial_id=tid,
+                            kind="system",
+                            key=FAIL_REASON_KEY,
                             value_json=json.dumps(reason),
                         )
                     )
