@@ -148,7 +148,7 @@ class TPESampler(BaseSampler):
         min_bandwidth: float = 0.0,
         categorical_smoothing: float | None = None,
         priors: Any = None,
-        prior_decay: float = 10.0,
+        prior_decay: float = 3.0,
     ):
         if not isinstance(n_startup_trials, int) or n_startup_trials < 0:
             raise ValueError(

@@ -1,0 +1,411 @@
+"""Tests of the TPE sampler (slimtune.samplers.tpe)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import slimtune as st
+from slimtune.multiobjective import hypervolume
+from slimtune.samplers import MOTPESampler, RandomSampler, TPESampler
+from slimtune.samplers.tpe import Observations, default_gamma, default_weights
+from slimtune.samplers.tpe.parzen import Geometry, ParzenEstimator, PriorModel
+from slimtune.space import Prior, Space, SpaceEncoder
+
+
+def sphere(trial: st.Trial) -> float:
+    return sum((trial.suggest_float(f"x{i}", -5, 5) - 1.0) ** 2 for i in range(4))
+
+
+def run(sampler, objective, n, directions=None) -> st.Study:
+    if directions:
+        study = st.create_study(directions=directions, sampler=sampler)
+    else:
+        study = st.create_study(sampler=sampler)
+    study.optimize(objective, n_trials=n)
+    return study
+
+
+# --- basics -------------------------------------------------------------------------------
+
+
+def test_lazy_exports() -> None:
+    assert st.samplers.TPESampler is TPESampler
+    assert issubclass(st.samplers.MOTPESampler, TPESampler)
+
+
+def test_beats_random_on_sphere() -> None:
+    tpe = [run(TPESampler(seed=s), sphere, 80).best_value for s in range(3)]
+    rnd = [run(RandomSampler(seed=s), sphere, 80).best_value for s in range(3)]
+    # Random search reaches ~2-4 here; TPE well under 1.
+    assert np.mean(tpe) < 0.4 * np.mean(rnd)
+
+
+def test_univariate_mode_beats_random() -> None:
+    tpe = [run(TPESampler(seed=s, multivariate=False), sphere, 80).best_value for s in range(3)]
+    rnd = [run(RandomSampler(seed=s), sphere, 80).best_value for s in range(3)]
+    assert np.mean(tpe) < 0.6 * np.mean(rnd)
+
+
+def test_reproducible_with_seed() -> None:
+    a = run(TPESampler(seed=7), sphere, 25)
+    b = run(TPESampler(seed=7), sphere, 25)
+    c = run(TPESampler(seed=8), sphere, 25)
+    pa = [t.params for t in a.trials]
+    assert pa == [t.params for t in b.trials]
+    assert pa != [t.params for t in c.trials]
+
+
+def test_grid_values_are_exact() -> None:
+    def obj(trial: st.Trial) -> float:
+        a = trial.suggest_int("a", 1, 9, step=2)
+        b = trial.suggest_int("b", 1, 1000, log=True)
+        c = trial.suggest_float("c", 0.0, 1.0, step=0.25)
+        d = trial.suggest_categorical("d", ["x", "y", None])
+        return abs(a - 5) + abs(math.log(b / 30)) + abs(c - 0.5) + (d != "y")
+
+    study = run(TPESampler(seed=0, n_startup_trials=5), obj, 40)
+    for t in study.trials:
+        assert t.params["a"] in (1, 3, 5, 7, 9)
+        assert isinstance(t.params["b"], int) and 1 <= t.params["b"] <= 1000
+        assert t.params["c"] in (0.0, 0.25, 0.5, 0.75, 1.0)
+        assert t.params["d"] in ("x", "y", None)
+    assert study.best_value < 1.0
+
+
+def test_validation_messages() -> None:
+    with pytest.raises(ValueError, match="n_startup_trials"):
+        TPESampler(n_startup_trials=-1)
+    with pytest.raises(ValueError, match="n_ei_candidates"):
+        TPESampler(n_ei_candidates=0)
+    with pytest.raises(ValueError, match="bandwidth"):
+        TPESampler(bandwidth="silverman")
+    with pytest.raises(ValueError, match="prior_weight"):
+        TPESampler(prior_weight=0.0)
+    with pytest.raises(TypeError, match="gamma"):
+        TPESampler(gamma=3)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="priors"):
+        TPESampler(priors=[1, 2])
+
+
+def test_default_gamma_and_weights() -> None:
+    assert default_gamma(10) == 1 and default_gamma(100) == 10 and default_gamma(10_000) == 25
+    w = default_weights(100)
+    assert len(w) == 100 and w[-25:].min() == 1.0 and np.all(np.diff(w) >= 0) and w[0] < 0.05
+
+
+# --- the Parzen estimator ------------------------------------------------------------------
+
+
+def _geom(space: dict) -> Geometry:
+    return Geometry(SpaceEncoder(space))
+
+
+def test_parzen_densities_normalise() -> None:
+    """The mixture is a density on continuous dims and a pmf on discrete/categorical ones."""
+    space = {
+        "a": st.FloatDistribution(0, 1),
+        "b": st.IntDistribution(1, 5),
+        "c": st.CategoricalDistribution(["p", "q", "r"]),
+    }
+    geom = _geom(space)
+    rng = np.random.default_rng(0)
+    X = np.column_stack([rng.random(6), rng.integers(0, 5, 6) / 5 + 0.1, rng.integers(0, 3, 6)])
+    A = np.ones_like(X, dtype=bool)
+    A[2, 0] = False  # one conditional entry
+    est = ParzenEstimator(geom, X, A, np.ones(6), PriorModel.flat(geom), 1.0)
+    grid = (np.arange(2000) + 0.5) / 2000
+    b_pts = (np.arange(5) + 0.5) / 5
+    G = np.array(np.meshgrid(grid, b_pts, [0, 1, 2], indexing="ij")).reshape(3, -1).T
+    M = np.ones_like(G, dtype=bool)
+    total = np.exp(est.log_pdf(G, M)).sum() / 2000
+    assert total == pytest.approx(1.0, rel=1e-3)
+
+
+def test_parzen_inactive_dims_are_neutral() -> None:
+    """An observation without a parameter gives every value of it the same density."""
+    space = {"a": st.FloatDistribution(0, 1), "b": st.FloatDistribution(0, 1)}
+    geom = _geom(space)
+    X = np.array([[0.2, 0.0]])
+    A = np.array([[True, False]])
+    est = ParzenEstimator(geom, X, A, np.ones(1), PriorModel.flat(geom), 1e-9)
+    cands = np.array([[0.2, 0.1], [0.2, 0.9]])
+    lp = est.log_pdf(cands, np.ones_like(cands, dtype=bool))
+    assert lp[0] == pytest.approx(lp[1])
+    # ... and a candidate that will not use `b` is compared on `a` only.
+    m = np.array([[True, False]])
+    assert est.log_pdf(cands[:1], m)[0] > est.log_pdf(np.array([[0.8, 0.1]]), m)[0]
+
+
+# --- conditional spaces --------------------------------------------------------------------
+
+
+def branches(trial: st.Trial) -> float:
+    model = trial.suggest_categorical("model", ["svm", "forest", "mlp"])
+    if model == "svm":
+        c = trial.suggest_float("svm_c", 1e-3, 1e3, log=True)
+        return 0.3 + 0.05 * abs(math.log10(c) - 1.0)
+    if model == "forest":
+        depth = trial.suggest_int("depth", 1, 32)
+        feat = trial.suggest_float("max_features", 0.05, 1.0)
+        return abs(depth - 20) / 32 + abs(feat - 0.3)
+    lr = trial.suggest_float("lr", 1e-5, 1e-1, log=True)
+    width = trial.suggest_int("width", 8, 512, log=True)
+    return 0.5 + abs(math.log10(lr) + 3) / 4 + abs(math.log2(width) - 6) / 6
+
+
+def test_conditional_space_is_sampled_jointly(monkeypatch) -> None:
+    """After startup no known parameter falls back to independent sampling."""
+    sampler = TPESampler(seed=0, n_startup_trials=10)
+    calls: list[tuple[int, str]] = []
+    orig = sampler.sample_independent
+
+    def spy(study, trial, name, dist):
+        calls.append((trial.number, name))
+        return orig(study, trial, name, dist)
+
+    monkeypatch.setattr(sampler, "sample_independent", spy)
+    study = run(sampler, branches, 40)
+    seen: set[str] = set()
+    late = []
+    for t in study.trials:
+        if t.number >= 10:
+            late += [(t.number, n) for n in t.params if n in seen]
+        seen |= set(t.params)
+    assert late, "the study should reuse known parameters"
+    assert not (set(late) & set(calls))
+
+
+def test_conditional_beats_random() -> None:
+    tpe = [run(TPESampler(seed=s), branches, 60).best_value for s in range(3)]
+    rnd = [run(RandomSampler(seed=s), branches, 60).best_value for s in range(3)]
+    assert np.mean(tpe) < np.mean(rnd) - 0.01
+    assert np.mean(tpe) < 0.32
+
+
+# --- priors --------------------------------------------------------------------------------
+
+
+def lr_objective(trial: st.Trial) -> float:
+    lr = trial.suggest_float("lr", 1e-6, 1.0, log=True)
+    opt = trial.suggest_categorical("opt", ["sgd", "adam", "rmsprop"])
+    return (math.log10(lr) + 3) ** 2 + (0.0 if opt == "adam" else 1.0)
+
+
+def test_prior_shapes_startup_samples() -> None:
+    sampler = TPESampler(
+        seed=0,
+        n_startup_trials=20,
+        priors={"lr": Prior(center=1e-3, width=0.05), "opt": {"weights": [0.0, 1.0, 0.0]}},
+    )
+    study = run(sampler, lr_objective, 20)
+    lrs = np.log10([t.params["lr"] for t in study.trials])
+    assert np.all(np.abs(lrs + 3) < 1.5)  # width 0.05 of 6 decades: sigma 0.3 decades
+    assert {t.params["opt"] for t in study.trials} == {"adam"}
+
+
+def test_prior_from_declarative_space_and_helps() -> None:
+    space = Space.from_yaml(
+        """
+lr: {type: float, low: 1.0e-6, high: 1.0, log: true, prior: {center: 1.0e-3, width: 0.1}}
+opt: {type: categorical, choices: [sgd, adam, rmsprop], prior: {weights: [1, 4, 1]}}
+"""
+    )
+    with_prior = [run(TPESampler(seed=s, priors=space), lr_objective, 25).best_value
+                  for s in range(3)]
+    without = [run(TPESampler(seed=s), lr_objective, 25).best_value for s in range(3)]
+    assert np.mean(with_prior) < np.mean(without)
+    assert np.mean(with_prior) < 0.05
+
+
+def test_prior_fades_when_wrong() -> None:
+    """A misleading prior is overridden by the data."""
+    sampler = TPESampler(seed=0, priors={"lr": Prior(center=3e-6, width=0.1)})
+    study = run(sampler, lr_objective, 80)
+    assert study.best_value < 0.3
+
+
+def test_prior_validation() -> None:
+    sampler = TPESampler(seed=0, n_startup_trials=2, priors={"lr": Prior(center=5.0)})
+    study = st.create_study(sampler=sampler)
+    with pytest.raises(ValueError, match="outside"):
+        study.ask().suggest_float("lr", 1e-6, 1.0, log=True)
+
+
+# --- parallel ------------------------------------------------------------------------------
+
+
+def _spread(constant_liar: bool, seed: int) -> float:
+    study = st.create_study(sampler=TPESampler(seed=seed, constant_liar=constant_liar))
+    study.optimize(sphere, n_trials=30)
+    pending = []
+    for _ in range(8):
+        t = study.ask()
+        pending.append([t.suggest_float(f"x{i}", -5, 5) for i in range(4)])
+    P = np.array(pending)
+    D = np.sqrt(((P[:, None] - P[None]) ** 2).sum(-1))
+    return float(D[np.triu_indices(8, 1)].min())
+
+
+def test_constant_liar_spreads_parallel_workers() -> None:
+    liar = [_spread(True, s) for s in range(3)]
+    plain = [_spread(False, s) for s in range(3)]
+    assert min(liar) > 0.3  # no near-duplicates among 8 pending trials
+    assert np.mean(liar) > 1.5 * np.mean(plain)
+
+
+def test_running_trials_are_bad_observations() -> None:
+    study = st.create_study(sampler=TPESampler(seed=0))
+    study.optimize(sphere, n_trials=12)
+    study.ask().suggest_float("x0", -5, 5)
+    trials = [t for t in study._get_trials_for_sampler() if t.number != 999]
+    obs = study.sampler._collect_observations(study, trials)
+    below, n = study.sampler._split(obs)
+    assert n == 12
+    running = obs.tier == np.inf
+    assert running.sum() == 1 and not below[running].any()
+
+
+# --- pruned trials, constraints ------------------------------------------------------------
+
+
+def test_pruned_ranked_after_complete_by_step_then_value() -> None:
+    study = st.create_study(sampler=TPESampler(seed=0, gamma=lambda n: n))
+    for v in (3.0, 1.0):
+        t = study.ask()
+        t.suggest_float("x", 0, 1)
+        study.tell(t, v)
+    for step, v in ((5, 0.1), (5, 0.5), (2, 0.0)):
+        t = study.ask()
+        t.suggest_float("x", 0, 1)
+        t.report(v, step)
+        study.tell(t, state=st.TrialState.PRUNED)
+    sampler = study.sampler
+    obs = sampler._collect_observations(study, study._get_trials_for_sampler())
+    order = np.lexsort((obs.losses[:, 0], obs.tier))
+    assert [obs.trials[i].number for i in order] == [1, 0, 2, 3, 4]
+    sampler.gamma = lambda n: 3
+    below, _ = sampler._split(obs)
+    assert [t.number for t, b in zip(obs.trials, below) if b] == [0, 1, 2]
+
+
+def constrained(trial: st.Trial) -> float:
+    x = trial.suggest_float("x", -10, 3.5)
+    y = trial.suggest_float("y", -10, 10)
+    trial.set_constraints([3.0 - x])  # feasible only for x >= 3
+    return x * x + y * y
+
+
+def test_constraints_make_progress_from_infeasible_history() -> None:
+    def feasible_share(sampler) -> float:
+        study = run(sampler, constrained, 50)
+        late = study.trials[20:]
+        return np.mean([t.constraints[0] <= 0 for t in late])
+
+    tpe = np.mean([feasible_share(TPESampler(seed=s)) for s in range(2)])
+    rnd = np.mean([feasible_share(RandomSampler(seed=s)) for s in range(2)])
+    assert rnd < 0.1
+    assert tpe > 0.4
+
+
+def test_feasible_trials_preferred() -> None:
+    study = st.create_study(sampler=TPESampler(seed=0, gamma=lambda n: 1))
+    for x, c in ((0.0, 1.0), (5.0, -1.0)):
+        t = study.ask()
+        t.suggest_float("x", -10, 10)
+        t.set_constraints([c])
+        study.tell(t, x)
+    obs = study.sampler._collect_observations(study, study._get_trials_for_sampler())
+    below, _ = study.sampler._split(obs)
+    assert below.tolist() == [False, True]
+
+
+def test_constraints_func_is_stored() -> None:
+    sampler = TPESampler(seed=0, constraints_func=lambda t: [t.params["x"] - 1.0])
+    study = st.create_study(sampler=sampler)
+    study.optimize(lambda t: t.suggest_float("x", 0, 2), n_trials=3)
+    for t in study.trials:
+        assert t.constraints == [pytest.approx(t.params["x"] - 1.0)]
+
+
+# --- several objectives --------------------------------------------------------------------
+
+
+def two_objectives(trial: st.Trial) -> tuple[float, float]:
+    x = [trial.suggest_float(f"x{i}", 0, 1) for i in range(3)]
+    g = 1 + 9 * (x[1] + x[2]) / 2  # ZDT1-like
+    f1 = x[0]
+    return f1, g * (1 - math.sqrt(f1 / g))
+
+
+def test_motpe_beats_random_hypervolume() -> None:
+    def hv(sampler) -> float:
+        study = run(sampler, two_objectives, 60, directions=["minimize", "minimize"])
+        L = np.array([t.values for t in study.best_trials])
+        return hypervolume(L, np.array([1.1, 11.0]))
+
+    tpe = np.mean([hv(MOTPESampler(seed=s)) for s in range(2)])
+    rnd = np.mean([hv(RandomSampler(seed=s)) for s in range(2)])
+    assert tpe > rnd + 0.2
+
+
+def test_mo_split_uses_rank_then_hypervolume_contribution() -> None:
+    sampler = TPESampler(seed=0, gamma=lambda n: 3)
+    L = np.array([[0.0, 1.0], [0.5, 0.5], [0.51, 0.51], [1.0, 0.0], [0.9, 0.9], [0.3, 0.71]])
+    dummy = [None] * len(L)
+    obs = Observations(dummy, L, np.zeros(len(L)))  # type: ignore[arg-type]
+    sampler._violations = lambda trials: np.zeros(len(trials))  # type: ignore[method-assign]
+    below, n = sampler._split(obs)
+    # The front is {0, 1, 3, 5}; with the reference point at 1.1 (max + 10 % of the range)
+    # the corner point 0 adds the least hypervolume (0.3 * 0.1), so it is left out.
+    assert n == 6 and below.tolist() == [False, True, False, True, False, True]
+
+
+def test_maximize_direction() -> None:
+    study = st.create_study(direction="maximize", sampler=TPESampler(seed=0))
+    study.optimize(lambda t: -sphere(t), n_trials=60)
+    assert study.best_value > -1.5
+
+
+# --- the hook for BOHB ----------------------------------------------------------------------
+
+
+def test_collect_observations_hook_is_used() -> None:
+    class Flipped(TPESampler):
+        def _collect_observations(self, study, trials):
+            obs = super()._collect_observations(study, trials)
+            return obs._replace(losses=-obs.losses)  # pretend we maximise
+
+    study = run(Flipped(seed=0), lambda t: t.suggest_float("x", 0, 1), 40)
+    xs = [t.params["x"] for t in study.trials[20:]]
+    assert np.mean(xs) > 0.7
+
+
+# --- speed, roughly (timings belong to benchmarks/; this only checks no blow-up) ------------
+
+
+def test_many_trials_uses_cached_encoding() -> None:
+    sampler = TPESampler(seed=0, n_startup_trials=10)
+    study = st.create_study(sampler=sampler)
+    rng = np.random.default_rng(0)
+    dists = {f"x{i}": st.FloatDistribution(0, 1) for i in range(6)}
+    for _ in range(400):
+        p = {k: float(rng.random()) for k in dists}
+        study.add_trial(_frozen(p, dists, sum(p.values())))
+    t = study.ask()
+    for k in dists:
+        t.suggest_float(k, 0, 1)
+    assert sampler._enc_n == 400
+    t2 = study.ask()
+    t2.suggest_float("x0", 0, 1)
+    assert sampler._enc_n == 400  # nothing re-encoded
+
+
+def _frozen(params, dists, value):
+    return st.FrozenTrial(
+        number=0, state=st.TrialState.COMPLETE, values=[value], datetime_start=None,
+        datetime_complete=None, params=params, distributions=dists, user_attrs={},
+        system_attrs={}, intermediate_values={}, trial_id=0,
+    )
