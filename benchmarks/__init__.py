@@ -1,0 +1,9 @@
+"""Benchmarks: problems, optimizer adapters, the runner and the speed measurement.
+
+* :mod:`benchmarks.problems`   -- ``Problem`` and the ``PROBLEMS`` registry (synthetic + sklearn)
+* :mod:`benchmarks.optimizers` -- ``OPTIMIZERS`` registry: slimtune, Optuna, Hyperopt, SMAC
+* :mod:`benchmarks.run`        -- ``python -m benchmarks.run --suite synthetic ...``
+* :mod:`benchmarks.speed`      -- ``python -m benchmarks.speed`` (time per trial / suggestion)
+
+See ``docs/benchmarks.md``.
+"""
