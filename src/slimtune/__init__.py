@@ -11,7 +11,15 @@ from __future__ import annotations
 
 import logging as _logging
 
-from slimtune import distributions, multiobjective, pruners, samplers, storage
+from slimtune import (
+    distributions,
+    fidelity,
+    multiobjective,
+    presets,
+    pruners,
+    samplers,
+    storage,
+)
 from slimtune.distributions import (
     CategoricalDistribution,
     FloatDistribution,
@@ -53,10 +61,12 @@ __all__ = [
     "create_study",
     "delete_study",
     "distributions",
+    "fidelity",
     "get_all_study_names",
     "get_all_study_summaries",
     "load_study",
     "multiobjective",
+    "presets",
     "pruners",
     "samplers",
     "storage",

@@ -67,6 +67,20 @@ def rung_value(trial: FrozenTrial, resource: float) -> Any:
     return iv[min(steps)] if steps else None
 
 
+def undecided_rung(study: Study, trial: FrozenTrial, rungs: list[float]) -> bool:
+    """Whether ``trial`` has crossed a rung without a recorded decision (cheap check: one
+    trial read, so that steps between rungs cost no scan of the study)."""
+    step = max(trial.intermediate_values)
+    crossed = [r for r in rungs if r <= step]
+    if not crossed:
+        return False
+    attrs = trial.system_attrs
+    if all(rung_key(r) in attrs for r in crossed):
+        return False
+    attrs = study._storage.get_trial(trial.trial_id).system_attrs
+    return not all(rung_key(r) in attrs for r in crossed)
+
+
 def auto_max_resource(trials: list[FrozenTrial]) -> int | None:
     """The largest step reported by a complete trial (None before any completes)."""
     steps = [t.last_step for t in trials if t.state == TrialState.COMPLETE and t.last_step]
@@ -149,6 +163,10 @@ class SuccessiveHalvingPruner(BasePruner):
         iv = trial.intermediate_values
         if not iv:
             return False
+        if self.min_resource != "auto" and not is_nan_value(iv[max(iv)]):
+            rungs = self.rung_resources(int(self.min_resource))  # type: ignore[arg-type]
+            if not undecided_rung(study, trial, rungs):
+                return False
         trials = study.get_trials(deepcopy=False)
         return self._prune_among(study, trial, trials, lambda t: True)
 

@@ -24,11 +24,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from slimtune.pruners._common import check_int, check_rf
+from slimtune.pruners._common import check_int, check_rf, is_nan_value
 from slimtune.pruners.asha import (
     SuccessiveHalvingPruner,
     auto_max_resource,
     n_rungs_between,
+    undecided_rung,
 )
 from slimtune.pruners.base import BasePruner
 
@@ -148,13 +149,22 @@ class HyperbandPruner(BasePruner):
     def prune(self, study: Study, trial: FrozenTrial) -> bool:
         if not trial.intermediate_values:
             return False
-        trials = study.get_trials(deepcopy=False)
-        max_res = self._max_resource(trials)
+        iv = trial.intermediate_values
+        trials: list[FrozenTrial] | None = None
+        if self.max_resource == "auto":
+            trials = study.get_trials(deepcopy=False)
+        max_res = self._max_resource(trials or [])
         if max_res is None:
             return False
         n_br = self.n_brackets(max_res)
         b = bracket_of(trial.number, n_br, self.reduction_factor)
         sh = self._bracket_pruner(b, max_res)
+        if not is_nan_value(iv[max(iv)]) and not undecided_rung(
+            study, trial, sh.rung_resources(self.min_resource, max_res)
+        ):
+            return False
+        if trials is None:
+            trials = study.get_trials(deepcopy=False)
 
         def same(t: FrozenTrial) -> bool:
             return bracket_of(t.number, n_br, self.reduction_factor) == b

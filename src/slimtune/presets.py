@@ -1,0 +1,66 @@
+"""One-line multi-fidelity setups: ``st.create_study(**st.presets.bohb(seed=0))``.
+
+Each preset returns ``{"sampler": ..., "pruner": ...}`` built to agree with each other
+(the sampler's budgets are the pruner's rungs), to unpack into :func:`slimtune.create_study`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slimtune.pruners import HyperbandPruner, SuccessiveHalvingPruner
+from slimtune.samplers.random import RandomSampler
+
+__all__ = ["bohb", "hyperband", "asha"]
+
+
+def bohb(
+    min_resource: int = 1,
+    max_resource: int = 81,
+    reduction_factor: float = 3,
+    seed: int | None = None,
+    **sampler_kwargs: Any,
+) -> dict[str, Any]:
+    """BOHB: :class:`~slimtune.samplers.bohb.BOHBSampler` + :class:`HyperbandPruner`.
+
+    Report the resource (e.g. the epoch, 1..``max_resource``) as ``step``; extra keyword
+    arguments go to the sampler (``random_fraction``, ``min_points_in_model``, ...).
+
+    >>> import slimtune as st
+    >>> study = st.create_study(**st.presets.bohb(max_resource=27, seed=0))
+    >>> type(study.sampler).__name__, type(study.pruner).__name__
+    ('BOHBSampler', 'HyperbandPruner')
+    """
+    from slimtune.samplers.bohb import BOHBSampler
+
+    pruner = HyperbandPruner(min_resource, max_resource, reduction_factor)
+    sampler = BOHBSampler(budgets=pruner.budgets(), seed=seed, **sampler_kwargs)
+    return {"sampler": sampler, "pruner": pruner}
+
+
+def hyperband(
+    min_resource: int = 1,
+    max_resource: int = 81,
+    reduction_factor: float = 3,
+    seed: int | None = None,
+) -> dict[str, Any]:
+    """Hyperband with random sampling (Li et al. 2018)."""
+    return {
+        "sampler": RandomSampler(seed=seed),
+        "pruner": HyperbandPruner(min_resource, max_resource, reduction_factor),
+    }
+
+
+def asha(
+    min_resource: int = 1,
+    max_resource: int | None = None,
+    reduction_factor: float = 3,
+    seed: int | None = None,
+) -> dict[str, Any]:
+    """Asynchronous successive halving with random sampling (Li et al. 2020)."""
+    return {
+        "sampler": RandomSampler(seed=seed),
+        "pruner": SuccessiveHalvingPruner(
+            min_resource, reduction_factor, max_resource=max_resource
+        ),
+    }
