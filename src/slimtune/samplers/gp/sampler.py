@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -19,7 +20,7 @@ from slimtune.samplers.gp.acquisition import (
     ucb,
 )
 from slimtune.samplers.gp.model import Features, GPModel, fit_gp
-from slimtune.samplers.gp.optimize import optimize_acquisition
+from slimtune.samplers.gp.optimize import optimize_acquisition, random_points
 from slimtune.samplers.qmc import QMCSampler
 from slimtune.samplers.random import sample_uniform
 from slimtune.space import SpaceEncoder, union_search_space
@@ -32,6 +33,17 @@ if TYPE_CHECKING:
 __all__ = ["GPSampler", "robust_standardize"]
 
 logger = logging.getLogger("slimtune")
+
+try:  # Small matrices: threaded BLAS only adds overhead (and spins on busy machines).
+    from threadpoolctl import threadpool_limits as _threadpool_limits
+except ImportError:  # pragma: no cover
+    _threadpool_limits = None
+
+
+def _single_thread_blas() -> contextlib.AbstractContextManager[Any]:
+    if _threadpool_limits is None:  # pragma: no cover
+        return contextlib.nullcontext()
+    return _threadpool_limits(limits=1, user_api="blas")
 
 PROPOSAL_KEY = "gp:proposal"
 _ACQUISITIONS = ("logei", "ucb")
@@ -185,7 +197,8 @@ class GPSampler(BaseSampler):
             t for t in trials if t.state == TrialState.RUNNING and t.number != trial.number
         ]
         try:
-            internal, active = self._suggest(study, search_space, complete, pending)
+            with _single_thread_blas():
+                internal, active = self._suggest(study, search_space, complete, pending)
         except (np.linalg.LinAlgError, ValueError, FloatingPointError) as e:  # pragma: no cover
             logger.warning("GPSampler: model failed (%s); using a quasi-random point.", e)
             return self._startup.sample_relative(study, trial, search_space)
@@ -280,6 +293,8 @@ class GPSampler(BaseSampler):
                 c_thresh.append(-mu / sd)
 
         # Pending trials: Kriging believer (condition on the posterior mean).
+        # The believed values also count as observations for the incumbent / the front.
+        fantasy = np.zeros((0, m))
         if pending:
             Up, ap = self._encode(enc, pending, use_proposal=True)
             keep = ap.any(axis=1)
@@ -287,6 +302,7 @@ class GPSampler(BaseSampler):
                 Fp = Features.build(Up[keep], ap[keep], is_cat)
                 models = [mdl.condition_on_mean(Fp) for mdl in models]
                 c_models = [mdl.condition_on_mean(Fp) for mdl in c_models]
+                fantasy = np.stack([mdl.y[n:] for mdl in models], axis=1)
 
         predictor = _ActivePredictor(U, act, is_cat)
         d = enc.dim
@@ -301,6 +317,8 @@ class GPSampler(BaseSampler):
             z = Z[:, 0]
             any_feasible = bool(feasible.any())
             best = float(z[feasible].min()) if any_feasible else 0.0
+            if any_feasible and len(fantasy):
+                best = min(best, float(fantasy[:, 0].min()))
             beta = self.beta if self.beta is not None else 0.2 * d * np.log(2.0 * n)
             beta = max(beta, 1e-3)
 
@@ -316,11 +334,13 @@ class GPSampler(BaseSampler):
 
             order = np.argsort(np.where(feasible, z, np.inf), kind="stable")
         else:
-            Zf = Z[feasible] if feasible.any() else Z
+            Zf = np.concatenate([Z[feasible] if feasible.any() else Z, fantasy])
             front = Zf[is_pareto_front(Zf)]
             ref = Z.max(axis=0) + 0.1 * (Z.max(axis=0) - Z.min(axis=0)) + 1e-6
-            if m > 2 and len(front) > 12:
-                front = front[np.argsort(-crowding_distance(front), kind="stable")[:12]]
+            # m > 2: grid boxes grow as (k + 1)^m; keep the k most spread-out front points.
+            k_max = max(3, int(800 ** (1.0 / m)) - 1)
+            if m > 2 and len(front) > k_max:
+                front = front[np.argsort(-crowding_distance(front), kind="stable")[:k_max]]
             lower, upper = nondominated_boxes(front, ref)
 
             def score(Uc: np.ndarray) -> np.ndarray:
@@ -336,6 +356,11 @@ class GPSampler(BaseSampler):
         centers = U[order[:5]]
         n_cand = self.n_candidates or int(min(2048, 256 + 128 * d))
         u, _ = optimize_acquisition(score, enc, self._rng, centers, n_candidates=n_cand)
+        # A flat acquisition (e.g. a constant objective) can point back at a known
+        # configuration; evaluating it again teaches nothing, so explore instead.
+        known = U_all if not pending else np.concatenate([U_all, self._encode(enc, pending)[0]])
+        if np.any(np.all(np.abs(known - u[None, :]) < 1e-9, axis=1)):
+            u = random_points(enc, 1, self._rng)[0]
         internal = enc.decode(u)
         active = predictor(u[None, :])[0]
         return internal, {k for k, a in zip(internal, active) if a}
