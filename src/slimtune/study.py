@@ -505,10 +505,10 @@ class _Heartbeat:
     """Beats for one running trial in a daemon thread while the objective runs."""
 
     def __init__(self, storage: BaseStorage, trial_id: int):
-        self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         interval = storage.heartbeat_interval
         if interval:
+            self._stop = threading.Event()
             self._thread = threading.Thread(
                 target=self._run, args=(storage, trial_id, float(interval)), daemon=True
             )
@@ -522,8 +522,8 @@ class _Heartbeat:
                 logger.debug("heartbeat failed", exc_info=True)
 
     def stop(self) -> None:
-        self._stop.set()
         if self._thread is not None:
+            self._stop.set()
             self._thread.join(timeout=5)
 
 

@@ -218,6 +218,7 @@ class Trial(_SuggestMixin):
         self._fixed: dict[str, Any] = dict(self._system_attrs.get(FIXED_PARAMS_KEY) or {})
         self._relative_space: dict[str, BaseDistribution] | None = None
         self._relative_params: dict[str, Any] | None = None
+        self._snap: FrozenTrial | None = None  # cached snapshot, dropped on any change
 
     # --- sampling ---------------------------------------------------------------------
     def _init_relative(self) -> None:
@@ -278,6 +279,7 @@ class Trial(_SuggestMixin):
         self.storage.set_trial_param(self._trial_id, name, internal, dist)
         self._params[name] = value
         self._distributions[name] = dist
+        self._snap = None
         self.study._known_dists[name] = dist
         return value
 
@@ -318,6 +320,7 @@ class Trial(_SuggestMixin):
             return
         self.storage.set_trial_intermediate_value(self._trial_id, step, stored)
         self._intermediate[step] = stored
+        self._snap = None
 
     def should_prune(self) -> bool:
         """Ask the study's pruner whether to stop this trial now."""
@@ -335,10 +338,12 @@ class Trial(_SuggestMixin):
         """Attach a JSON-serialisable value to the trial."""
         self.storage.set_trial_user_attr(self._trial_id, key, value)
         self._user_attrs[key] = value
+        self._snap = None
 
     def set_system_attr(self, key: str, value: Any) -> None:
         self.storage.set_trial_system_attr(self._trial_id, key, value)
         self._system_attrs[key] = value
+        self._snap = None
 
     @property
     def params(self) -> dict[str, Any]:
@@ -369,6 +374,12 @@ class Trial(_SuggestMixin):
         return self._trial_id
 
     def _snapshot(self) -> FrozenTrial:
+        """The trial as a FrozenTrial (cached until the trial changes; treat as read-only)."""
+        if self._snap is None:
+            self._snap = self._make_snapshot()
+        return self._snap
+
+    def _make_snapshot(self) -> FrozenTrial:
         return FrozenTrial(
             number=self.number,
             state=TrialState.RUNNING,

@@ -11,6 +11,7 @@ import datetime as _dt
 import json
 import threading
 import time
+from collections import deque
 from collections.abc import Container, Sequence
 from typing import Any
 
@@ -32,7 +33,7 @@ def _json_copy(value: Any, what: str) -> Any:
 
 
 class _Study:
-    __slots__ = ("name", "directions", "user_attrs", "system_attrs", "trials")
+    __slots__ = ("name", "directions", "user_attrs", "system_attrs", "trials", "waiting")
 
     def __init__(self, name: str, directions: list[str]):
         self.name = name
@@ -40,6 +41,7 @@ class _Study:
         self.user_attrs: dict[str, Any] = {}
         self.system_attrs: dict[str, Any] = {}
         self.trials: list[FrozenTrial] = []
+        self.waiting: deque[FrozenTrial] = deque()  # enqueued trials, oldest first
 
 
 class InMemoryStorage(BaseStorage):
@@ -154,6 +156,8 @@ class InMemoryStorage(BaseStorage):
                 trial_id=tid,
             )
             s.trials.append(t)
+            if state == TrialState.WAITING:
+                s.waiting.append(t)
             self._trials[tid] = (study_id, t)
             if state == TrialState.RUNNING and self.heartbeat_interval:
                 self._heartbeats[tid] = time.time()
@@ -161,7 +165,9 @@ class InMemoryStorage(BaseStorage):
 
     def pop_waiting_trial_id(self, study_id: int) -> int | None:
         with self._lock:
-            for t in self._study(study_id).trials:
+            waiting = self._study(study_id).waiting
+            while waiting:
+                t = waiting.popleft()
                 if t.state == TrialState.WAITING:
                     t.state = TrialState.RUNNING
                     t.datetime_start = _dt.datetime.now()
