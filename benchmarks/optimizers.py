@@ -154,11 +154,16 @@ def _probe_eval(p: dict[str, Any]) -> float:
 
 
 PROBE = Problem(
-    "_probe", "probe",
-    {"x": {"type": "float", "low": 0, "high": 1},
-     "c": {"type": "categorical", "choices": ["a", "b"]},
-     "n": {"type": "int", "low": 1, "high": 8, "log": True, "when": {"c": "a"}}},
-    _probe_eval, 0.0, 3,
+    "_probe",
+    "probe",
+    {
+        "x": {"type": "float", "low": 0, "high": 1},
+        "c": {"type": "categorical", "choices": ["a", "b"]},
+        "n": {"type": "int", "low": 1, "high": 8, "log": True, "when": {"c": "a"}},
+    },
+    _probe_eval,
+    0.0,
+    3,
 )
 
 
@@ -186,8 +191,9 @@ def _safe_eval(problem: Problem, params: dict[str, Any]) -> tuple[float, float]:
 # ======================================================================================
 
 
-def _slimtune_loop(problem: Problem, n_trials: int, sampler: Any, name: str, seed: int,
-                   storage: Any = None) -> RunResult:
+def _slimtune_loop(
+    problem: Problem, n_trials: int, sampler: Any, name: str, seed: int, storage: Any = None
+) -> RunResult:
     import slimtune as st
 
     study = st.create_study(sampler=sampler, storage=storage, direction="minimize")
@@ -304,8 +310,7 @@ register_optuna_sampler("optuna-random", lambda o, s, **kw: o.samplers.RandomSam
 register_optuna_sampler("optuna-tpe", lambda o, s, **kw: o.samplers.TPESampler(seed=s, **kw))
 register_optuna_sampler(
     "optuna-tpe-mv",
-    lambda o, s, **kw: o.samplers.TPESampler(seed=s, **{"multivariate": True, "group": True,
-                                                         **kw}),
+    lambda o, s, **kw: o.samplers.TPESampler(seed=s, **{"multivariate": True, "group": True, **kw}),
 )
 register_optuna_sampler(
     "optuna-qmc",
@@ -342,8 +347,7 @@ def hyperopt_space(space: dict[str, Any]) -> tuple[Any, Callable[[Any], dict[str
     parent: dict[str, str | None] = {}
     for name, ps in sp.params.items():
         par = next(iter(ps.when), None)
-        if par is not None and not isinstance(sp.params[par].distribution,
-                                              CategoricalDistribution):
+        if par is not None and not isinstance(sp.params[par].distribution, CategoricalDistribution):
             par = None
         parent[name] = par
     post: dict[str, Callable[[Any], Any]] = {}
@@ -440,8 +444,13 @@ def _run_hyperopt(problem: Problem, seed: int, n_trials: int, **opts: Any) -> Ru
 
         algo = functools.partial(hyperopt.tpe.suggest, **opts)
     hyperopt.fmin(
-        fn, space, algo=algo, max_evals=n_trials, trials=hyperopt.Trials(),
-        rstate=np.random.default_rng(seed), show_progressbar=False,
+        fn,
+        space,
+        algo=algo,
+        max_evals=n_trials,
+        trials=hyperopt.Trials(),
+        rstate=np.random.default_rng(seed),
+        show_progressbar=False,
     )
     return RunResult(problem.name, "hyperopt-tpe", seed, values, sug, ev)
 
@@ -489,7 +498,8 @@ def configspace(space: dict[str, Any], seed: int) -> Any:
             assert isinstance(pd, CategoricalDistribution), "conditions on categoricals only"
             idx = [str(pd.index_of(a)) for a in allowed]
             sub.append(
-                CS.EqualsCondition(hps[name], hps[par], idx[0]) if len(idx) == 1
+                CS.EqualsCondition(hps[name], hps[par], idx[0])
+                if len(idx) == 1
                 else CS.InCondition(hps[name], hps[par], idx)
             )
         if len(sub) == 1:
@@ -530,8 +540,9 @@ def _run_smac(problem: Problem, seed: int, n_trials: int, **opts: Any) -> RunRes
 
     cs, decode = configspace(problem.space, seed)
     with tempfile.TemporaryDirectory() as tmp:
-        scenario = Scenario(cs, deterministic=True, n_trials=n_trials, seed=seed,
-                            output_directory=tmp)
+        scenario = Scenario(
+            cs, deterministic=True, n_trials=n_trials, seed=seed, output_directory=tmp
+        )
         facade = HyperparameterOptimizationFacade(
             scenario, lambda config, seed=0: 0.0, overwrite=True, logging_level=40, **opts
         )

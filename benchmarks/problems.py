@@ -261,55 +261,105 @@ def _register_synthetic() -> None:
     S = "synthetic"
     register_problem(
         Problem(
-            "branin", S, {"x0": {"type": "float", "low": -5, "high": 10},
-                          "x1": {"type": "float", "low": 0, "high": 15}},
-            branin, 0.397887357729738, 60, {"x0": math.pi, "x1": 2.275},
-            "Branin (2-d, three global minima)", ("continuous",),
+            "branin",
+            S,
+            {
+                "x0": {"type": "float", "low": -5, "high": 10},
+                "x1": {"type": "float", "low": 0, "high": 15},
+            },
+            branin,
+            0.397887357729738,
+            60,
+            {"x0": math.pi, "x1": 2.275},
+            "Branin (2-d, three global minima)",
+            ("continuous",),
         )
     )
     register_problem(
         Problem(
-            "camel6", S, {"x0": {"type": "float", "low": -3, "high": 3},
-                          "x1": {"type": "float", "low": -2, "high": 2}},
-            six_hump_camel, -1.031628453489877, 60, {"x0": 0.08984201368301331,
-                                                      "x1": -0.7126564032704135},
-            "Six-hump camel (2-d)", ("continuous",),
+            "camel6",
+            S,
+            {
+                "x0": {"type": "float", "low": -3, "high": 3},
+                "x1": {"type": "float", "low": -2, "high": 2},
+            },
+            six_hump_camel,
+            -1.031628453489877,
+            60,
+            {"x0": 0.08984201368301331, "x1": -0.7126564032704135},
+            "Six-hump camel (2-d)",
+            ("continuous",),
         )
     )
     register_problem(
         Problem(
-            "hartmann6", S, _box(6, 0, 1), hartmann6, -3.322368011391339, 100,
-            {f"x{i}": v for i, v in enumerate(_H6_ARGMIN)}, "Hartmann (6-d)", ("continuous",),
+            "hartmann6",
+            S,
+            _box(6, 0, 1),
+            hartmann6,
+            -3.322368011391339,
+            100,
+            {f"x{i}": v for i, v in enumerate(_H6_ARGMIN)},
+            "Hartmann (6-d)",
+            ("continuous",),
         )
     )
     register_problem(
         Problem(
-            "levy5", S, _box(5, -10, 10), functools.partial(levy, d=5), 0.0, 100,
-            {f"x{i}": 1.0 for i in range(5)}, "Levy (5-d)", ("continuous",),
+            "levy5",
+            S,
+            _box(5, -10, 10),
+            functools.partial(levy, d=5),
+            0.0,
+            100,
+            {f"x{i}": 1.0 for i in range(5)},
+            "Levy (5-d)",
+            ("continuous",),
         )
     )
     register_problem(
         Problem(
-            "ackley5", S, _box(5, -32.768, 32.768), functools.partial(ackley, d=5), 0.0, 100,
-            {f"x{i}": 0.0 for i in range(5)}, "Ackley (5-d)", ("continuous",),
+            "ackley5",
+            S,
+            _box(5, -32.768, 32.768),
+            functools.partial(ackley, d=5),
+            0.0,
+            100,
+            {f"x{i}": 0.0 for i in range(5)},
+            "Ackley (5-d)",
+            ("continuous",),
         )
     )
     register_problem(
         Problem(
-            "rosenbrock4", S, _box(4, -5, 10), functools.partial(rosenbrock, d=4), 0.0, 100,
-            {f"x{i}": 1.0 for i in range(4)}, "Rosenbrock (4-d)", ("continuous",),
+            "rosenbrock4",
+            S,
+            _box(4, -5, 10),
+            functools.partial(rosenbrock, d=4),
+            0.0,
+            100,
+            {f"x{i}": 1.0 for i in range(4)},
+            "Rosenbrock (4-d)",
+            ("continuous",),
         )
     )
     register_problem(
         Problem(
-            "styblinski4", S, _box(4, -5, 5), functools.partial(styblinski_tang, d=4),
-            4 * _ST_OPT_1D, 100, {f"x{i}": _ST_XMIN for i in range(4)},
-            "Styblinski-Tang (4-d)", ("continuous",),
+            "styblinski4",
+            S,
+            _box(4, -5, 5),
+            functools.partial(styblinski_tang, d=4),
+            4 * _ST_OPT_1D,
+            100,
+            {f"x{i}": _ST_XMIN for i in range(4)},
+            "Styblinski-Tang (4-d)",
+            ("continuous",),
         )
     )
     register_problem(
         Problem(
-            "training", S,
+            "training",
+            S,
             {
                 "lr": {"type": "float", "low": 1e-5, "high": 1.0, "log": True},
                 "weight_decay": {"type": "float", "low": 1e-7, "high": 1e-1, "log": True},
@@ -317,16 +367,24 @@ def _register_synthetic() -> None:
                 "dropout": {"type": "float", "low": 0.0, "high": 0.8},
                 "warmup_epochs": {"type": "int", "low": 0, "high": 10},
             },
-            training_like, 0.1, 80,
-            {"lr": 3e-3, "weight_decay": 1e-4, "batch_size": 128, "dropout": 0.2,
-             "warmup_epochs": 2},
+            training_like,
+            0.1,
+            80,
+            {
+                "lr": 3e-3,
+                "weight_decay": 1e-4,
+                "batch_size": 128,
+                "dropout": 0.2,
+                "warmup_epochs": 2,
+            },
             "Training-like loss over log-scaled lr / weight decay / batch size",
             ("log", "mixed"),
         )
     )
     register_problem(
         Problem(
-            "mixed", S,
+            "mixed",
+            S,
             {
                 "kind": {"type": "categorical", "choices": ["a", "b", "c", "d"]},
                 "act": {"type": "categorical", "choices": ["relu", "tanh", "gelu"]},
@@ -334,14 +392,18 @@ def _register_synthetic() -> None:
                 "n": {"type": "int", "low": -10, "high": 10},
                 "k": {"type": "int", "low": 1, "high": 256, "log": True},
             },
-            mixed_int_cat, 0.0, 100,
+            mixed_int_cat,
+            0.0,
+            100,
             {"kind": "c", "act": "gelu", "x": 2.5, "n": 0, "k": 32},
-            "Mixed int / log-int / categorical with interactions", ("mixed",),
+            "Mixed int / log-int / categorical with interactions",
+            ("mixed",),
         )
     )
     register_problem(
         Problem(
-            "jenatton", S,
+            "jenatton",
+            S,
             {
                 "x1": {"type": "categorical", "choices": [0, 1]},
                 "x2": {"type": "categorical", "choices": [0, 1], "when": {"x1": 0}},
@@ -353,36 +415,79 @@ def _register_synthetic() -> None:
                 "r8": {"type": "float", "low": 0, "high": 1, "when": {"x1": 0}},
                 "r9": {"type": "float", "low": 0, "high": 1, "when": {"x1": 1}},
             },
-            jenatton, 0.1, 80, {"x1": 0, "x2": 0, "x4": 0.0, "r8": 0.0},
-            "Tree-structured function of Jenatton et al. (2017)", ("conditional",),
+            jenatton,
+            0.1,
+            80,
+            {"x1": 0, "x2": 0, "x4": 0.0, "r8": 0.0},
+            "Tree-structured function of Jenatton et al. (2017)",
+            ("conditional",),
         )
     )
     register_problem(
         Problem(
-            "model_choice", S,
+            "model_choice",
+            S,
             {
                 "model": {"type": "categorical", "choices": ["svm", "forest", "mlp"]},
-                "svm_C": {"type": "float", "low": 1e-3, "high": 1e3, "log": True,
-                          "when": {"model": "svm"}},
-                "svm_gamma": {"type": "float", "low": 1e-5, "high": 10, "log": True,
-                              "when": {"model": "svm"}},
-                "rf_n_estimators": {"type": "int", "low": 10, "high": 1000, "log": True,
-                                    "when": {"model": "forest"}},
-                "rf_max_depth": {"type": "int", "low": 1, "high": 32,
-                                 "when": {"model": "forest"}},
-                "rf_max_features": {"type": "float", "low": 0.05, "high": 1.0,
-                                    "when": {"model": "forest"}},
-                "mlp_lr": {"type": "float", "low": 1e-5, "high": 1e-1, "log": True,
-                           "when": {"model": "mlp"}},
-                "mlp_hidden": {"type": "int", "low": 8, "high": 1024, "log": True,
-                               "when": {"model": "mlp"}},
+                "svm_C": {
+                    "type": "float",
+                    "low": 1e-3,
+                    "high": 1e3,
+                    "log": True,
+                    "when": {"model": "svm"},
+                },
+                "svm_gamma": {
+                    "type": "float",
+                    "low": 1e-5,
+                    "high": 10,
+                    "log": True,
+                    "when": {"model": "svm"},
+                },
+                "rf_n_estimators": {
+                    "type": "int",
+                    "low": 10,
+                    "high": 1000,
+                    "log": True,
+                    "when": {"model": "forest"},
+                },
+                "rf_max_depth": {"type": "int", "low": 1, "high": 32, "when": {"model": "forest"}},
+                "rf_max_features": {
+                    "type": "float",
+                    "low": 0.05,
+                    "high": 1.0,
+                    "when": {"model": "forest"},
+                },
+                "mlp_lr": {
+                    "type": "float",
+                    "low": 1e-5,
+                    "high": 1e-1,
+                    "log": True,
+                    "when": {"model": "mlp"},
+                },
+                "mlp_hidden": {
+                    "type": "int",
+                    "low": 8,
+                    "high": 1024,
+                    "log": True,
+                    "when": {"model": "mlp"},
+                },
                 "mlp_layers": {"type": "int", "low": 1, "high": 6, "when": {"model": "mlp"}},
-                "mlp_activation": {"type": "categorical", "choices": ["relu", "tanh"],
-                                   "when": {"model": "mlp"}},
+                "mlp_activation": {
+                    "type": "categorical",
+                    "choices": ["relu", "tanh"],
+                    "when": {"model": "mlp"},
+                },
             },
-            model_choice, 0.05, 120,
-            {"model": "mlp", "mlp_lr": 1e-3, "mlp_hidden": 128, "mlp_layers": 3,
-             "mlp_activation": "relu"},
+            model_choice,
+            0.05,
+            120,
+            {
+                "model": "mlp",
+                "mlp_lr": 1e-3,
+                "mlp_hidden": 128,
+                "mlp_layers": 3,
+                "mlp_activation": "relu",
+            },
             "Model choice (svm / forest / mlp branches, each with its own parameters)",
             ("conditional", "mixed"),
         )
@@ -396,7 +501,7 @@ def _register_synthetic() -> None:
 SKLEARN_BUDGET = 64
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _dataset(name: str) -> tuple[np.ndarray, np.ndarray, bool]:
     """(X, y, is_classification), features standardised once (as Bayesmark does)."""
     from sklearn import datasets
@@ -437,20 +542,21 @@ def _make_model(model: str, p: Mapping[str, Any], clf: bool) -> Any:
         return RandomForestClassifier(**kw) if clf else RandomForestRegressor(**kw)
     if model == "knn":
         kw = {"n_neighbors": int(p["n_neighbors"]), "p": int(p["p"]), "weights": p["weights"]}
-        return (
-            neighbors.KNeighborsClassifier(**kw) if clf else neighbors.KNeighborsRegressor(**kw)
-        )
+        return neighbors.KNeighborsClassifier(**kw) if clf else neighbors.KNeighborsRegressor(**kw)
     if model == "logreg":
         return linear_model.LogisticRegression(
-            C=p["C"], intercept_scaling=p["intercept_scaling"],
-            penalty=p["penalty"], solver="liblinear", tol=p["tol"],
+            C=p["C"],
+            intercept_scaling=p["intercept_scaling"],
+            penalty=p["penalty"],
+            solver="liblinear",
+            tol=p["tol"],
         )
     if model == "lasso":
-        return linear_model.Lasso(alpha=p["alpha"], fit_intercept=p["fit_intercept"],
-                                  tol=p["tol"], max_iter=2000)
+        return linear_model.Lasso(
+            alpha=p["alpha"], fit_intercept=p["fit_intercept"], tol=p["tol"], max_iter=2000
+        )
     if model == "ridge":
-        return linear_model.Ridge(alpha=p["alpha"], fit_intercept=p["fit_intercept"],
-                                  tol=p["tol"])
+        return linear_model.Ridge(alpha=p["alpha"], fit_intercept=p["fit_intercept"], tol=p["tol"])
     raise ValueError(f"unknown model {model!r}")
 
 
@@ -527,8 +633,12 @@ def _register_sklearn() -> None:
     for model, data in SKLEARN_PAIRS:
         register_problem(
             Problem(
-                f"{model}-{data}", "sklearn", dict(SKLEARN_SPACES[model]),
-                functools.partial(sklearn_cv_loss, model, data), None, SKLEARN_BUDGET,
+                f"{model}-{data}",
+                "sklearn",
+                dict(SKLEARN_SPACES[model]),
+                functools.partial(sklearn_cv_loss, model, data),
+                None,
+                SKLEARN_BUDGET,
                 description=f"{model} on {data}, 3-fold CV "
                 + ("error" if data != "diabetes" else "1 - R^2"),
                 tags=("sklearn", model, data),

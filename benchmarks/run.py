@@ -94,11 +94,17 @@ def _job(spec: str, problem_name: str, seed: int, n_trials: int) -> dict[str, An
     except Unavailable as e:
         return {"unavailable": str(e), "spec": spec}
     except Exception:  # noqa: BLE001 - one broken run must not sink the whole benchmark
-        return {"error": traceback.format_exc(), "spec": spec, "problem": problem_name,
-                "seed": seed}
+        return {
+            "error": traceback.format_exc(),
+            "spec": spec,
+            "problem": problem_name,
+            "seed": seed,
+        }
 
 
-def _budget(problem: Problem, scale: float) -> int:
+def _budget(problem: Problem, scale: float, n_trials: int | None = None) -> int:
+    if n_trials is not None:
+        return int(n_trials)
     return max(2, int(round(problem.n_trials * scale)))
 
 
@@ -115,8 +121,9 @@ def _run_jobs(
                 _progress(i + 1, len(jobs), j, out[-1], t0)
         return out
     ctx = mp.get_context("fork" if sys.platform.startswith("linux") else "spawn")
-    with ProcessPoolExecutor(n_jobs, mp_context=ctx, initializer=_init_worker,
-                             initargs=(tuple(modules),)) as ex:
+    with ProcessPoolExecutor(
+        n_jobs, mp_context=ctx, initializer=_init_worker, initargs=(tuple(modules),)
+    ) as ex:
         futs = {ex.submit(_job, *j): j for j in jobs}
         for i, f in enumerate(as_completed(futs)):
             out.append(f.result())
@@ -129,8 +136,11 @@ def _progress(i: int, n: int, job: tuple, res: dict[str, Any], t0: float) -> Non
     spec, prob, seed, _ = job
     status = "ok" if "ok" in res else ("unavailable" if "unavailable" in res else "ERROR")
     extra = f"best={RunResult.from_dict(res['ok']).best:.5g}" if "ok" in res else ""
-    print(f"[{i}/{n} {time.perf_counter() - t0:6.1f}s] {spec} {prob} seed={seed} {status} {extra}",
-          file=sys.stderr, flush=True)
+    print(
+        f"[{i}/{n} {time.perf_counter() - t0:6.1f}s] {spec} {prob} seed={seed} {status} {extra}",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -139,8 +149,17 @@ def _progress(i: int, n: int, job: tuple, res: dict[str, Any], t0: float) -> Non
 
 
 def _problem_key(p: Problem, n_trials: int, n_seeds: int) -> str:
-    blob = json.dumps({"space": p.space, "optimum": p.optimum, "n": n_trials, "s": n_seeds,
-                       "probe": _probe_value(p)}, sort_keys=True, default=str)
+    blob = json.dumps(
+        {
+            "space": p.space,
+            "optimum": p.optimum,
+            "n": n_trials,
+            "s": n_seeds,
+            "probe": _probe_value(p),
+        },
+        sort_keys=True,
+        default=str,
+    )
     return f"{p.name}|{n_trials}|{n_seeds}|{hashlib.sha1(blob.encode()).hexdigest()[:12]}"
 
 
@@ -163,6 +182,7 @@ def load_baselines(
     refresh: bool = False,
     verbose: bool = True,
     cache_dir: Path | None = None,
+    n_trials: int | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Per problem: random search's bests (mean best) and the median single evaluation."""
     cache_dir = cache_dir or CACHE_DIR
@@ -177,7 +197,7 @@ def load_baselines(
     out: dict[str, dict[str, Any]] = {}
     jobs, keys = [], {}
     for p in problems:
-        n = _budget(p, budget_scale)
+        n = _budget(p, budget_scale, n_trials)
         s = BASELINE_SEEDS.get(p.suite, 5)
         key = _problem_key(p, n, s)
         keys[p.name] = key
@@ -262,7 +282,8 @@ def score_results(
             table[pname][oname] = {
                 "score": float(np.mean(scores)),
                 "score_se": float(np.std(scores, ddof=1) / math.sqrt(len(scores)))
-                if len(scores) > 1 else 0.0,
+                if len(scores) > 1
+                else 0.0,
                 "scores": scores,
                 "best_mean": float(np.mean(bests)),
                 "best_sd": float(np.std(bests, ddof=1)) if len(bests) > 1 else 0.0,
@@ -379,7 +400,9 @@ def render_markdown(
         lines.append("")
         lines.append(f"Budget {any_cell['n_trials']} trials; {ref}.")
         lines.append("")
-        lines.append("| optimizer | score | ± se | best (mean) | best (sd) | ms/sug | ms/sug (median) |")
+        lines.append(
+            "| optimizer | score | ± se | best (mean) | best (sd) | ms/sug | ms/sug (median) |"
+        )
         lines.append("|---|---:|---:|---:|---:|---:|---:|")
         for o in sorted(table[p], key=lambda o: -table[p][o]["score"]):
             c = table[p][o]
@@ -408,10 +431,16 @@ def _meta(argv: Sequence[str], seeds: int, scale: float, wall: float) -> dict[st
         except Exception:  # noqa: BLE001
             pass
     try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-            cwd=Path(__file__).resolve().parent, timeout=10,
-        ).stdout.strip() or "?"
+        commit = (
+            subprocess.run(
+                ["git", "rev-parse", "--short", "HEAD"],
+                capture_output=True,
+                text=True,
+                cwd=Path(__file__).resolve().parent,
+                timeout=10,
+            ).stdout.strip()
+            or "?"
+        )
     except Exception:  # noqa: BLE001
         commit = "?"
     return {
@@ -439,6 +468,7 @@ def run_benchmark(
     verbose: bool = True,
     cache_dir: Path | None = None,
     seed0: int = 0,
+    n_trials: int | None = None,
 ) -> tuple[list[RunResult], dict[str, dict[str, Any]], list[str]]:
     """Run the benchmark; return (results, baselines, notes)."""
     for m in modules:
@@ -461,11 +491,14 @@ def run_benchmark(
             if verbose:
                 print(f"skipping {spec}: {why}", file=sys.stderr)
     _ORDER[:] = list(optimizers)
-    baselines = load_baselines(probs, budget_scale, jobs, modules, refresh_baseline, verbose,
-                               cache_dir)
+    baselines = load_baselines(
+        probs, budget_scale, jobs, modules, refresh_baseline, verbose, cache_dir, n_trials
+    )
     job_list = [
-        (spec, p.name, seed0 + s, _budget(p, budget_scale))
-        for p in probs for spec in usable for s in range(seeds)
+        (spec, p.name, seed0 + s, _budget(p, budget_scale, n_trials))
+        for p in probs
+        for spec in usable
+        for s in range(seeds)
     ]
     if verbose:
         print(f"{len(job_list)} runs on {jobs} process(es)", file=sys.stderr)
@@ -488,23 +521,50 @@ def run_benchmark(
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    ap = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="python -m benchmarks.run",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     ap.add_argument("--suite", default="synthetic", help="synthetic | sklearn | another suite")
-    ap.add_argument("--optimizers", default=DEFAULT_OPTIMIZERS,
-                    help="comma-separated specs; a spec is name or name[key=value,...]")
+    ap.add_argument(
+        "--optimizers",
+        default=DEFAULT_OPTIMIZERS,
+        help="comma-separated specs; a spec is name or name[key=value,...]",
+    )
     ap.add_argument("--problems", default=None, help="comma-separated problem names (filter)")
     ap.add_argument("--seeds", type=int, default=5, help="number of seeds (0..N-1)")
     ap.add_argument("--seed0", type=int, default=0, help="first seed")
     ap.add_argument("--jobs", type=int, default=2, help="parallel processes")
-    ap.add_argument("--budget-scale", type=float, default=1.0,
-                    help="multiply every problem's budget (quick runs: 0.2)")
+    ap.add_argument(
+        "--budget-scale",
+        type=float,
+        default=1.0,
+        help="multiply every problem's budget (quick runs: 0.2)",
+    )
+    ap.add_argument(
+        "--n-trials",
+        type=int,
+        default=None,
+        help="one budget for every problem (overrides the problems' own budgets)",
+    )
+    ap.add_argument(
+        "--cache-dir",
+        default=None,
+        help=f"where the random-search baseline is cached (default {CACHE_DIR})",
+    )
     ap.add_argument("--out", default=None, help="markdown output (raw JSON next to it)")
-    ap.add_argument("--import", dest="modules", default="",
-                    help="comma-separated modules to import first (they register problems or "
-                         "optimizers)")
-    ap.add_argument("--refresh-baseline", action="store_true",
-                    help="recompute the cached random-search baseline")
+    ap.add_argument(
+        "--import",
+        dest="modules",
+        default="",
+        help="comma-separated modules to import first (they register problems or optimizers)",
+    )
+    ap.add_argument(
+        "--refresh-baseline",
+        action="store_true",
+        help="recompute the cached random-search baseline",
+    )
     ap.add_argument("--list", action="store_true", help="list problems and optimizers")
     ap.add_argument("-q", "--quiet", action="store_true")
     args = ap.parse_args(argv)
@@ -523,13 +583,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     problems = [p for p in (args.problems or "").split(",") if p] or None
     t0 = time.perf_counter()
     results, baselines, notes = run_benchmark(
-        args.suite, optimizers, args.seeds, args.jobs, problems, args.budget_scale, modules,
-        args.refresh_baseline, not args.quiet, seed0=args.seed0,
+        args.suite,
+        optimizers,
+        args.seeds,
+        args.jobs,
+        problems,
+        args.budget_scale,
+        modules,
+        args.refresh_baseline,
+        not args.quiet,
+        cache_dir=Path(args.cache_dir) if args.cache_dir else None,
+        seed0=args.seed0,
+        n_trials=args.n_trials,
     )
     wall = time.perf_counter() - t0
     if not results:
-        print("no results (every optimizer unavailable or failed):", *notes, sep="\n",
-              file=sys.stderr)
+        print(
+            "no results (every optimizer unavailable or failed):", *notes, sep="\n", file=sys.stderr
+        )
         return 1
     scored = score_results(results, baselines)
     meta = _meta(argv, args.seeds, args.budget_scale, wall)
