@@ -89,13 +89,20 @@ def log_ehvi(
 ) -> np.ndarray:
     """Log EHVI of points with independent Gaussian objectives ``means``/``variances``
     (B, m) over the boxes ``lower``/``upper`` (C, m)."""
-    sd = np.sqrt(variances)[:, None, :]
-    mu = means[:, None, :]
-    zu = (upper[None, :, :] - mu) / sd
-    lhu = log_h(zu)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        zl = (lower[None, :, :] - mu) / sd
-        lhl = np.where(np.isfinite(zl), log_h(np.where(np.isfinite(zl), zl, 0.0)), -np.inf)
+    sd = np.sqrt(variances)
+    B, m = means.shape
+    C = len(lower)
+    lhu = np.empty((B, C, m))
+    lhl = np.empty((B, C, m))
+    for j in range(m):  # log_h only on the few distinct box coordinates of each objective
+        for bound, out in ((upper[:, j], lhu), (lower[:, j], lhl)):
+            vals, inv = np.unique(bound, return_inverse=True)
+            fin = np.isfinite(vals)
+            lv = np.full((B, len(vals)), -np.inf)
+            if fin.any():
+                lv[:, fin] = log_h((vals[fin][None, :] - means[:, j : j + 1]) / sd[:, j : j + 1])
+            out[:, :, j] = lv[:, inv.ravel()]
+    sd = sd[:, None, :]
     # log(h(zu) - h(zl)) = lhu + log1p(-exp(lhl - lhu)); h is increasing so lhl <= lhu.
     diff = np.minimum(lhl - lhu, -1e-12)
     term = lhu + np.log(-np.expm1(diff)) + np.log(sd)
