@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q --upgrade pip
 	# CPU build of PyTorch (a local wheel on our machines; a plain `torch` pulls CUDA).
 	$(BIN)/python -m pip install -q "torch==2.13.0"
-	$(BIN)/python -m pip install -q -e ".[dev,nas,postgres,viz,bench]"
+	$(BIN)/python -m pip install -q -e ".[dev,nas,postgres,viz,bench,dask]"
 	touch $(STAMP)
 
 demo: venv
