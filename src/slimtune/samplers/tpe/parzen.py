@@ -167,7 +167,8 @@ class ParzenEstimator:
     bandwidth : ``"scott"`` (one width per dimension, ``factor * n**(-1/(d+4))``) or
         ``"neighbor"`` (each kernel as wide as the larger gap to its sorted neighbours).
     bandwidth_factor, magic_clip, min_bandwidth : see :class:`~slimtune.samplers.TPESampler`.
-    cat_smoothing : ``a`` of the categorical kernel (0 = exact match only).
+    cat_smoothing : ``a`` of the categorical kernel (0 = exact match only); None: Optuna's
+        rule ``a = K * prior_weight / (n + 1)`` (sharper as observations accumulate).
     """
 
     def __init__(
@@ -182,7 +183,7 @@ class ParzenEstimator:
         bandwidth_factor: float = 0.2,
         magic_clip: bool = True,
         min_bandwidth: float = 0.0,
-        cat_smoothing: float = 1.0,
+        cat_smoothing: float | None = None,
     ):
         self.geom = geom
         n, d = X.shape
@@ -195,6 +196,7 @@ class ParzenEstimator:
             w = np.ones_like(w)
         self.log_w = np.log(np.maximum(w / w.sum(), _TINY))
         self.w = w / w.sum()
+        self.prior_weight = float(prior_weight)
         self.mu = mu
         self.active = act
         self.sigma = self._bandwidths(X, active, bandwidth, bandwidth_factor, magic_clip,
@@ -227,17 +229,18 @@ class ParzenEstimator:
         elif rule == "neighbor":
             for k, j in enumerate(num):  # loop over dimensions, not observations
                 rows = np.flatnonzero(active[:, j])
-                pts = np.append(X[rows, j], 0.5)  # the prior centre takes part
-                order = np.argsort(pts, kind="stable")
-                sp = pts[order]
-                left = np.diff(sp, prepend=sp[0])
-                right = np.diff(sp, append=sp[-1])
-                if len(sp) > 1:
-                    left[0] = right[0]
-                    right[-1] = left[-1]
-                bw = np.empty(len(sp))
-                bw[order] = np.maximum(left, right)
-                sigma[rows, j] = bw[:-1]
+                if len(rows) == 0:
+                    continue
+                order = np.argsort(X[rows, j], kind="stable")
+                sp = np.concatenate([[0.0], X[rows, j][order], [1.0]])  # with the bounds
+                gaps = np.diff(sp)
+                bw_sorted = np.maximum(gaps[:-1], gaps[1:])
+                if len(rows) >= 2:  # the outermost kernels ignore the bounds
+                    bw_sorted[0] = gaps[1]
+                    bw_sorted[-1] = gaps[-2]
+                bw = np.empty(len(rows))
+                bw[order] = bw_sorted
+                sigma[rows, j] = bw
                 del k
         else:  # pragma: no cover - validated by the sampler
             raise ValueError(f"bandwidth={rule!r}: use 'scott' or 'neighbor'.")
@@ -248,7 +251,7 @@ class ParzenEstimator:
         sigma[:, num] = np.clip(sigma[:, num], lo[None, :], 1.0)
         return sigma
 
-    def _prepare(self, prior: PriorModel, a: float) -> None:
+    def _prepare(self, prior: PriorModel, a: float | None) -> None:
         """Precompute the coefficients of the quadratic forms and the categorical tables."""
         g = self.geom
         n1 = len(self.mu)
@@ -268,15 +271,18 @@ class ParzenEstimator:
             self.d_logz = _log_z(self.d_mu, self.d_sigma)
         # Categorical: a table of log-probabilities (n + 1, sum K).
         if len(g.cat_idx):
+            n_act = self.active[:-1].sum(axis=0)
             tot = int(g.cat_offsets[-1])
             T = np.zeros((n1, tot))
             for k, jj in enumerate(g.cat_idx):  # loop over categorical dimensions
                 K = int(g.n_choices[k])
                 o = int(g.cat_offsets[k])
                 c = np.clip(self.mu[:-1, jj].astype(np.int64), 0, K - 1)
-                P = np.full((n1 - 1, K), a / K)
+                # a = None: Optuna's rule, prior_weight / (n + 1) added to every choice.
+                aj = K * self.prior_weight / (1.0 + n_act[jj]) if a is None else a
+                P = np.full((n1 - 1, K), aj / K)
                 P[np.arange(n1 - 1), c] += 1.0
-                P /= 1.0 + a
+                P /= 1.0 + aj
                 P[~self.active[:-1, jj]] = 1.0 / K
                 T[:-1, o:o + K] = np.log(P)
                 T[-1, o:o + K] = prior.cat_logp[k]

@@ -94,9 +94,10 @@ class TPESampler(BaseSampler):
     ----------
     n_startup_trials : random (or prior-drawn) trials before the model is used.
     n_ei_candidates : candidates drawn from ``l`` per suggestion.
-    gamma : ``n -> number of good trials``; default :func:`default_gamma`.
-    weights : ``n -> weights (n,)`` of observations in trial order; default
-        :func:`default_weights`.
+    gamma : ``n -> number of good trials``, or a fraction ``f`` meaning
+        ``min(ceil(f n), 25)``; default :func:`default_gamma`.
+    weights : ``n -> weights (n,)`` of observations in trial order, or ``"default"`` /
+        ``"uniform"``; default :func:`default_weights`.
     prior_weight : weight of the prior component in both estimators (an observation
         weighs up to 1).
     consider_magic_clip : floor each bandwidth at ``1 / min(100, n + 2)`` of the range.
@@ -104,7 +105,8 @@ class TPESampler(BaseSampler):
         (Hyperopt's rule: the larger gap to the sorted neighbours).
     bandwidth_factor : scale of Scott's rule, as a fraction of the (log-)range.
     min_bandwidth : absolute floor of every numeric bandwidth (fraction of the range).
-    categorical_smoothing : ``a`` in the categorical kernel ``(1[k=c] + a/K) / (1 + a)``.
+    categorical_smoothing : ``a`` in the categorical kernel ``(1[k=c] + a/K) / (1 + a)``;
+        default ``K * prior_weight / (n + 1)`` (n = observations in the estimator).
     multivariate : joint product kernels (default) or independent per-parameter models.
     constant_liar : count RUNNING trials as bad observations (default True).
     priors : user beliefs, ``{name: Prior | {"center": .., "width": ..} | {"weights": ..}}``
@@ -134,8 +136,8 @@ class TPESampler(BaseSampler):
         consider_endpoints: bool = False,
         n_startup_trials: int = 10,
         n_ei_candidates: int = 24,
-        gamma: Callable[[int], int] | None = None,
-        weights: Callable[[int], np.ndarray] | None = None,
+        gamma: Callable[[int], int] | float | None = None,
+        weights: Callable[[int], np.ndarray] | str | None = None,
         seed: int | None = None,
         *,
         multivariate: bool = True,
@@ -177,10 +179,10 @@ class TPESampler(BaseSampler):
             )
         if prior_decay < 0:
             raise ValueError(f"prior_decay must be >= 0, got prior_decay={prior_decay!r}.")
-        for name, f in (("gamma", gamma), ("weights", weights), ("constraints_func",
-                                                                   constraints_func)):
-            if f is not None and not callable(f):
-                raise TypeError(f"{name} must be callable or None, got {f!r}.")
+        gamma = _gamma_from(gamma)
+        weights = _weights_from(weights)
+        if constraints_func is not None and not callable(constraints_func):
+            raise TypeError(f"constraints_func must be callable or None, got {constraints_func!r}.")
         self.consider_prior = consider_prior  # accepted for Optuna compatibility; always on
         self.prior_weight = float(prior_weight)
         self.consider_magic_clip = bool(consider_magic_clip)
@@ -199,7 +201,7 @@ class TPESampler(BaseSampler):
         self.bandwidth_factor = float(bandwidth_factor)
         self.min_bandwidth = float(min_bandwidth)
         self.categorical_smoothing = (
-            self.prior_weight if categorical_smoothing is None else float(categorical_smoothing)
+            None if categorical_smoothing is None else float(categorical_smoothing)
         )
         self.priors = _parse_priors(priors)
         self.prior_decay = float(prior_decay)
@@ -509,6 +511,26 @@ class MOTPESampler(TPESampler):
 
 _DONE = (TrialState.COMPLETE, TrialState.PRUNED)
 _USED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)
+
+
+def _gamma_from(gamma: Any) -> Callable[[int], int] | None:
+    if gamma is None or callable(gamma):
+        return gamma
+    if isinstance(gamma, (int, float)) and not isinstance(gamma, bool) and 0 < gamma <= 1:
+        frac = float(gamma)
+        return lambda n: min(int(math.ceil(frac * n)), 25)
+    raise TypeError(f"gamma must be callable or a fraction in (0, 1], got gamma={gamma!r}.")
+
+
+def _weights_from(weights: Any) -> Callable[[int], np.ndarray] | None:
+    if weights is None or callable(weights):
+        return weights
+    table = {"default": default_weights, "uniform": uniform_weights}
+    if isinstance(weights, str) and weights in table:
+        return table[weights]
+    raise TypeError(
+        f"weights must be callable, 'default' or 'uniform', got weights={weights!r}."
+    )
 
 
 def _parse_priors(priors: Any) -> dict[str, Prior]:
