@@ -163,7 +163,11 @@ def _nll_and_grad(p: np.ndarray, D: np.ndarray, y: np.ndarray) -> tuple[float, n
         return 1e10, np.zeros_like(p)
     alpha = scipy.linalg.cho_solve((L, True), y)
     nll = 0.5 * float(y @ alpha) + float(np.log(np.diag(L)).sum()) + 0.5 * n * np.log(2 * np.pi)
-    Kinv = scipy.linalg.cho_solve((L, True), np.eye(n))
+    Kinv, info = scipy.linalg.lapack.dpotri(L, lower=1)  # inverse from the factor, n^3/3
+    if info != 0:  # pragma: no cover
+        Kinv = scipy.linalg.cho_solve((L, True), np.eye(n))
+    else:
+        Kinv = np.tril(Kinv) + np.tril(Kinv, -1).T
     W = Kinv - np.outer(alpha, alpha)
     g = np.empty_like(p)
     G = W * (s2 * dkc)
@@ -175,15 +179,22 @@ def _nll_and_grad(p: np.ndarray, D: np.ndarray, y: np.ndarray) -> tuple[float, n
 
 
 def fit_gp(
-    X: Features, y: np.ndarray, init: np.ndarray | None = None, maxiter: int = 200
+    X: Features,
+    y: np.ndarray,
+    init: np.ndarray | None = None,
+    maxiter: int = 200,
+    restart: bool = True,
 ) -> np.ndarray:
-    """MAP hyperparameters for standardised targets ``y`` (L-BFGS-B, analytic gradient)."""
+    """MAP hyperparameters for standardised targets ``y`` (L-BFGS-B, analytic gradient).
+
+    Starts from ``init`` (a warm start) and, when ``restart`` or without ``init``, also
+    from the prior mode: the likelihood is multi-modal, and a fit on few points must not
+    trap the later ones.
+    """
     d = X.dim
     D = sq_dists(X, X)
     bounds = [_LOG_W_BOUNDS] * d + [_LOG_S2_BOUNDS, _LOG_NOISE_BOUNDS]
-    # Warm start (the last fit) and the prior mode: the likelihood is multi-modal and a
-    # fit on few points must not trap later ones.
-    starts = [default_params(d)]
+    starts = [default_params(d)] if init is None or restart else []
     if init is not None:
         starts.insert(0, np.asarray(init, dtype=float))
     best_p, best_v = starts[0], np.inf
@@ -221,13 +232,24 @@ class GPModel:
         self.alpha = scipy.linalg.cho_solve((self.L, True), self.y)
         # Predictions use a matrix product with L^-1 (much faster than triangular solves
         # for many small batches).
+        # Scaled training features, reused by every prediction.
+        dn_ = X.num.shape[1]
+        sw = np.sqrt(self.w[:dn_])
+        self._Xs = np.concatenate([X.num * sw, X.ind * sw], axis=1)
+        self._Xs_sq = (self._Xs**2).sum(1)
+        self._sw = sw
         self.Linv_T = np.ascontiguousarray(
             scipy.linalg.solve_triangular(self.L, np.eye(n), lower=True).T
         )
 
     def predict(self, Z: Features) -> tuple[np.ndarray, np.ndarray]:
         """Posterior mean and variance of the latent function at ``Z`` (noise excluded)."""
-        Ks = self.s2 * _matern(_weighted_sq_dist(Z, self.X, self.w))[0]
+        Zs = np.concatenate([Z.num * self._sw, Z.ind * self._sw], axis=1)
+        r2 = (Zs**2).sum(1)[:, None] + self._Xs_sq[None, :] - 2.0 * Zs @ self._Xs.T
+        wc = self.w[Z.num.shape[1]:]
+        for j in range(len(wc)):  # few categorical dimensions; vectorised over pairs
+            r2 += wc[j] * (Z.cat[:, j : j + 1] != self.X.cat[:, j][None, :])
+        Ks = self.s2 * _matern(np.maximum(r2, 0.0))[0]
         mean = Ks @ self.alpha
         v = Ks @ self.Linv_T
         var = self.s2 - np.sum(v * v, axis=1)

@@ -241,7 +241,7 @@ class GPSampler(BaseSampler):
         if cached is None or len(cached[1]) != F.dim + 2:
             params = fit_gp(F, z)
         elif n_obs - cached[0] >= interval or n_obs < cached[0]:
-            params = fit_gp(F, z, init=cached[1], maxiter=60)
+            params = fit_gp(F, z, init=cached[1], maxiter=60, restart=n_obs <= 100)
         else:
             params = cached[1]
         if cached is None or not np.array_equal(params, cached[1]):
