@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from slimtune.multiobjective import to_losses
 from slimtune.pruners._common import (
-    as_loss_row,
     check_int,
     check_rf,
     is_nan_value,
@@ -54,10 +54,10 @@ def rung_key(resource: float) -> str:
     return f"{RUNG_PREFIX}{int(r) if r.is_integer() else r:g}"
 
 
-def rung_value(trial: FrozenTrial, resource: float) -> Any:
+def rung_value(trial: FrozenTrial, resource: float, key: str | None = None) -> Any:
     """A trial's value at a rung: the recorded one, else its first report at or after
     ``resource`` (trials run without a pruner, or added with ``add_trial``, count too)."""
-    v = trial.system_attrs.get(rung_key(resource))
+    v = trial.system_attrs.get(key or rung_key(resource))
     if v is not None:
         return v
     iv = trial.intermediate_values
@@ -206,14 +206,14 @@ class SuccessiveHalvingPruner(BasePruner):
                 v
                 for t in trials
                 if t.trial_id != trial.trial_id
-                and (v := rung_value(t, res)) is not None
+                and (v := rung_value(t, res, key)) is not None
                 and same_group(t)
             ]
             if self.bootstrap_count and len(others) < self.bootstrap_count:
                 return True
-            rows = [as_loss_row(v, directions) for v in others if not is_nan_value(v)]
-            rows.append(as_loss_row(value, directions))
-            L = np.vstack(rows)
+            arr = np.array([*others, value], dtype=float).reshape(len(others) + 1, -1)
+            ok = ~np.isnan(arr).any(axis=1)
+            L = to_losses(arr[ok], directions)
             if not promotable(L, self.reduction_factor, self.multi_objective_tiebreak):
                 return True
         return False

@@ -1,0 +1,444 @@
+"""Multi-fidelity benchmark: quality of the incumbent against epochs spent.
+
+Problems
+* ``lc``: a family of learning-curve problems (one instance per seed). Each configuration
+  (learning rate, width, weight decay, batch size, optimizer) has a loss curve over 1..81
+  epochs: a high learning rate starts fast and ends worse (curves cross), wide models with
+  little weight decay overfit late (the loss rises again), observations are noisy. The true
+  value is the noise-free loss at epoch 81.
+* ``digits``: a one-hidden-layer MLP in NumPy (``width // 4`` hidden units, mini-batches of
+  ``2 * batch``, SGD with momentum, Adam or RMSprop) trained on 600 images of scikit-learn's
+  digits, epochs as the budget (1..81). Observed: validation log-loss after each
+  epoch (400 images); true value: test log-loss (797 images) after 81 epochs.
+
+Methods, all at the same total budget of epochs (cost = epochs run)
+  random        random search, every trial to 81 epochs (no stopping)
+  optuna-tpe-hb Optuna TPESampler + HyperbandPruner(1, 81, 3)
+  optuna-tpe-sh Optuna TPESampler + SuccessiveHalvingPruner(1, 3)
+  asha          slimtune RandomSampler + SuccessiveHalvingPruner(1, 3, max_resource=81)
+  hyperband     slimtune RandomSampler + HyperbandPruner(1, 81, 3)
+  bohb          slimtune presets.bohb(1, 81, 3)
+
+The incumbent after each trial is the best observed configuration at the largest budget
+any trial has reached; the curves show its *true* full-budget value (mean over seeds).
+
+    python -m benchmarks.multifidelity --problem lc --seeds 5 --budget 4050
+    python -m benchmarks.multifidelity --problem digits --seeds 5 --budget 2430
+
+Writes ``docs/bench/multifidelity_<problem>.md`` and ``.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import os
+import time
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+import slimtune as st
+
+MAX_EPOCHS = 81
+METHODS = ["random", "optuna-tpe-hb", "optuna-tpe-sh", "asha", "hyperband", "bohb"]
+BATCHES = [16, 32, 64, 128, 256]
+OPTIMIZERS = ["sgd", "adam", "rmsprop"]
+
+
+def suggest(trial: Any) -> dict[str, Any]:
+    """The search space (the same calls for Optuna and slimtune trials)."""
+    return {
+        "lr": trial.suggest_float("lr", 1e-4, 1.0, log=True),
+        "width": trial.suggest_int("width", 8, 512, log=True),
+        "wd": trial.suggest_float("wd", 1e-6, 1.0, log=True),
+        "batch": trial.suggest_categorical("batch", BATCHES),
+        "opt": trial.suggest_categorical("opt", OPTIMIZERS),
+    }
+
+
+# --- problem 1: learning curves --------------------------------------------------------
+
+
+class LearningCurves:
+    """One instance of the learning-curve family (``seed`` moves the optimum)."""
+
+    def __init__(self, seed: int):
+        r = np.random.default_rng(1000 + seed)
+        self.c_lr = r.uniform(0.35, 0.6)  # best log-lr position (in [0, 1])
+        self.c_w = r.uniform(0.55, 0.85)
+        self.c_wd = r.uniform(0.3, 0.6)
+        self.c_b = r.uniform(0.5, 3.0)
+        self.opt_pen = r.permutation([0.0, 0.02, 0.05])
+        self.opt_speed = r.permutation([0.7, 1.0, 1.4])
+        self.noise_seed = seed
+
+    def curve(self, p: dict[str, Any]) -> np.ndarray:
+        """Noise-free loss at epochs 1..81."""
+        u_lr = (math.log10(p["lr"]) + 4.0) / 4.0
+        u_w = math.log(p["width"] / 8.0) / math.log(64.0)
+        u_wd = (math.log10(p["wd"]) + 6.0) / 6.0
+        b = BATCHES.index(p["batch"])
+        o = OPTIMIZERS.index(p["opt"])
+        asym = (
+            0.05
+            + 0.8 * (u_lr - self.c_lr) ** 2
+            + 0.12 * (u_w - self.c_w) ** 2
+            + 0.25 * (u_wd - self.c_wd) ** 2
+            + 0.012 * abs(b - self.c_b)
+            + self.opt_pen[o]
+        )
+        # Higher learning rates learn faster (and end worse); big batches learn slower.
+        tau = 2.0 * 10 ** (1.5 * (self.c_lr + 0.05 - u_lr)) * (1 + 0.2 * b)
+        tau = tau / self.opt_speed[o]
+        tau = min(max(tau, 0.3), 400.0)
+        e = np.arange(1, MAX_EPOCHS + 1, dtype=float)
+        loss = asym + (1.2 - asym) * np.exp(-((e / tau) ** 0.8))
+        # Wide, weakly regularised models overfit late.
+        onset = 15.0 + 50.0 * u_wd
+        ovf = 0.25 * u_w * (1.0 - u_wd) ** 2
+        loss += ovf * np.maximum(e - onset, 0.0) / MAX_EPOCHS
+        return loss
+
+    def run(self, p: dict[str, Any], number: int) -> Trainer:
+        c = self.curve(p)
+        rng = np.random.default_rng([self.noise_seed, number])
+        e = np.arange(1, MAX_EPOCHS + 1)
+        obs = c + rng.normal(size=MAX_EPOCHS) * 0.01 * (1 + 2 / np.sqrt(e))
+        return _ArrayTrainer(obs, float(c[-1]))
+
+    def true_value(self, p: dict[str, Any]) -> float:
+        return float(self.curve(p)[-1])
+
+
+class Trainer:
+    """Gives the observed value after each further epoch."""
+
+    def step(self) -> float:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+class _ArrayTrainer(Trainer):
+    def __init__(self, obs: np.ndarray, true: float):
+        self.obs, self.i, self.true = obs, 0, true
+
+    def step(self) -> float:
+        v = float(self.obs[self.i])
+        self.i += 1
+        return v
+
+
+# --- problem 2: an MLP on digits --------------------------------------------------------
+
+
+class Digits:
+    """A NumPy MLP on scikit-learn digits; a trial's stream of validation log-losses."""
+
+    def __init__(self, seed: int):
+        from sklearn.datasets import load_digits
+
+        from slimtune.fidelity import stratified_subset
+
+        X, y = load_digits(return_X_y=True)
+        X = (X / 16.0).astype(np.float32)
+        rng = np.random.default_rng(seed)
+        perm = rng.permutation(len(y))
+        X, y = X[perm], y[perm]
+        tr = stratified_subset(y, n=600, seed=seed)
+        rest = np.setdiff1d(np.arange(len(y)), tr)
+        va = rest[stratified_subset(y[rest], n=400, seed=seed)]
+        te = np.setdiff1d(rest, va)
+        self.Xtr, self.ytr = X[tr], y[tr]
+        self.Xva, self.yva = X[va], y[va]
+        self.Xte, self.yte = X[te], y[te]
+        self.seed = seed
+        self._true: dict[tuple, float] = {}
+
+    def run(self, p: dict[str, Any], number: int) -> Trainer:
+        return _MLP(self, p)
+
+    def true_value(self, p: dict[str, Any]) -> float:
+        key = tuple(sorted(p.items()))
+        if key not in self._true:
+            m = _MLP(self, p)
+            for _ in range(MAX_EPOCHS):
+                m.step()
+            self._true[key] = m.test_loss()
+        return self._true[key]
+
+
+def _log_loss(W1, b1, W2, b2, X, y) -> float:
+    H = np.maximum(X @ W1 + b1, 0.0)
+    Z = H @ W2 + b2
+    Z -= Z.max(axis=1, keepdims=True)
+    logp = Z - np.log(np.exp(Z).sum(axis=1, keepdims=True))
+    return float(-logp[np.arange(len(y)), y].mean())
+
+
+class _MLP(Trainer):
+    def __init__(self, prob: Digits, p: dict[str, Any]):
+        self.prob, self.p = prob, p
+        seed = zlib.crc32(repr((prob.seed, sorted(p.items()))).encode())
+        self.rng = np.random.default_rng(seed)
+        h = max(int(p["width"]) // 4, 2)  # 2..128 hidden units (keeps the benchmark fast)
+        f32 = np.float32
+        self.W1 = (self.rng.normal(size=(64, h)) * math.sqrt(2 / 64)).astype(f32)
+        self.b1 = np.zeros(h, f32)
+        self.W2 = (self.rng.normal(size=(h, 10)) * math.sqrt(1 / h)).astype(f32)
+        self.b2 = np.zeros(10, f32)
+        self.state = [np.zeros_like(a) for a in (self.W1, self.b1, self.W2, self.b2)]
+        self.state2 = [np.zeros_like(a) for a in (self.W1, self.b1, self.W2, self.b2)]
+        self.t = 0
+
+    def step(self) -> float:
+        P, X, y = self.p, self.prob.Xtr, self.prob.ytr
+        lr, wd, bs, opt = P["lr"], P["wd"], 2 * int(P["batch"]), P["opt"]
+        if opt != "sgd":
+            lr = lr * 0.03  # adaptive methods want smaller steps
+        order = self.rng.permutation(len(y))
+        params = [self.W1, self.b1, self.W2, self.b2]
+        for s in range(0, len(y), bs):
+            idx = order[s:s + bs]
+            xb, yb = X[idx], y[idx]
+            H0 = xb @ self.W1 + self.b1
+            H = np.maximum(H0, 0.0)
+            Z = H @ self.W2 + self.b2
+            Z -= Z.max(axis=1, keepdims=True)
+            Pr = np.exp(Z)
+            Pr /= Pr.sum(axis=1, keepdims=True)
+            Pr[np.arange(len(yb)), yb] -= 1.0
+            Pr /= len(yb)
+            gW2 = H.T @ Pr + wd * self.W2
+            gb2 = Pr.sum(axis=0)
+            dH = (Pr @ self.W2.T) * (H0 > 0)
+            gW1 = xb.T @ dH + wd * self.W1
+            gb1 = dH.sum(axis=0)
+            self.t += 1
+            for a, g, m, v in zip(params, (gW1, gb1, gW2, gb2), self.state, self.state2):
+                if opt == "sgd":
+                    m *= 0.9
+                    m += g
+                    a -= lr * m
+                elif opt == "adam":
+                    m *= 0.9
+                    m += 0.1 * g
+                    v *= 0.999
+                    v += 0.001 * g * g
+                    mh = m / (1 - 0.9**self.t)
+                    vh = v / (1 - 0.999**self.t)
+                    a -= lr * mh / (np.sqrt(vh) + 1e-8)
+                else:
+                    v *= 0.99
+                    v += 0.01 * g * g
+                    a -= lr * g / (np.sqrt(v) + 1e-8)
+        val = _log_loss(self.W1, self.b1, self.W2, self.b2, self.prob.Xva, self.prob.yva)
+        return val if math.isfinite(val) else 10.0
+
+    def test_loss(self) -> float:
+        v = _log_loss(self.W1, self.b1, self.W2, self.b2, self.prob.Xte, self.prob.yte)
+        return v if math.isfinite(v) else 10.0
+
+
+# --- bookkeeping -------------------------------------------------------------------------
+
+
+@dataclass
+class Tracker:
+    """Epochs spent and the incumbent's true value after each finished trial."""
+
+    problem: Any
+    budget: int
+    epochs: int = 0
+    best_at: dict[int, tuple[float, dict]] = field(default_factory=dict)
+    history: list[tuple[int, float]] = field(default_factory=list)
+    _true_cache: dict[tuple, float] = field(default_factory=dict)
+
+    def finish(self, p: dict[str, Any], last_step: int, observed: float) -> None:
+        cur = self.best_at.get(last_step)
+        if cur is None or observed < cur[0]:
+            self.best_at[last_step] = (observed, p)
+        top = max(self.best_at)
+        inc = self.best_at[top][1]
+        key = tuple(sorted(inc.items()))
+        if key not in self._true_cache:
+            self._true_cache[key] = self.problem.true_value(inc)
+        self.history.append((self.epochs, self._true_cache[key]))
+
+    def done(self) -> bool:
+        return self.epochs >= self.budget
+
+
+def make_objective(problem: Any, tracker: Tracker, pruned_exc: type[Exception]) -> Callable:
+    def objective(trial: Any) -> float:
+        p = suggest(trial)
+        tr = problem.run(p, trial.number)
+        v = math.nan
+        for e in range(1, MAX_EPOCHS + 1):
+            v = tr.step()
+            tracker.epochs += 1
+            trial.report(v, e)
+            if trial.should_prune():
+                tracker.finish(p, e, v)
+                raise pruned_exc()
+        tracker.finish(p, MAX_EPOCHS, v)
+        return v
+
+    return objective
+
+
+def run_method(method: str, problem: Any, seed: int, budget: int) -> list[tuple[int, float]]:
+    tracker = Tracker(problem, budget)
+    if method.startswith("optuna"):
+        import optuna
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        pruner = (
+            optuna.pruners.HyperbandPruner(min_resource=1, max_resource=MAX_EPOCHS,
+                                           reduction_factor=3)
+            if method == "optuna-tpe-hb"
+            else optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=3)
+        )
+        study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=seed),
+                                    pruner=pruner)
+        obj = make_objective(problem, tracker, optuna.TrialPruned)
+    else:
+        if method == "random":
+            kw: dict[str, Any] = {"sampler": st.samplers.RandomSampler(seed=seed)}
+        elif method == "asha":
+            kw = st.presets.asha(1, MAX_EPOCHS, 3, seed=seed)
+        elif method == "hyperband":
+            kw = st.presets.hyperband(1, MAX_EPOCHS, 3, seed=seed)
+        elif method == "bohb":
+            kw = st.presets.bohb(1, MAX_EPOCHS, 3, seed=seed)
+        else:
+            raise ValueError(f"unknown method {method!r}; choose from {METHODS}.")
+        study = st.create_study(**kw)
+        obj = make_objective(problem, tracker, st.TrialPruned)
+
+    def stop(study: Any, _: Any) -> None:
+        if tracker.done():
+            study.stop()
+
+    study.optimize(obj, n_trials=100_000, callbacks=[stop])
+    return tracker.history
+
+
+def curve_on_grid(history: list[tuple[int, float]], grid: np.ndarray) -> np.ndarray:
+    """Incumbent true value at each epoch count of ``grid`` (NaN before the first trial)."""
+    ep = np.array([h[0] for h in history])
+    val = np.array([h[1] for h in history])
+    pos = np.searchsorted(ep, grid, side="right") - 1
+    return np.where(pos >= 0, val[np.maximum(pos, 0)], np.nan)
+
+
+def first_reach(grid: np.ndarray, curve: np.ndarray, target: float) -> float:
+    ok = np.flatnonzero(curve <= target + 1e-12)
+    return float(grid[ok[0]]) if len(ok) else math.inf
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--problem", choices=["lc", "digits"], default="lc")
+    ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--budget", type=int, default=None, help="total epochs per run")
+    ap.add_argument("--methods", default=",".join(METHODS))
+    ap.add_argument("--out", default="docs/bench")
+    args = ap.parse_args(argv)
+    try:  # small matrices: BLAS threads only contend with each other
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(1)
+    except ImportError:  # pragma: no cover
+        pass
+    logging.getLogger("slimtune").setLevel(logging.WARNING)
+    budget = args.budget or (MAX_EPOCHS * (50 if args.problem == "lc" else 30))
+    methods = args.methods.split(",")
+    grid = np.unique(np.linspace(1, budget, 200).astype(int))
+    curves: dict[str, np.ndarray] = {}
+    secs: dict[str, float] = {}
+    for m in methods:
+        rows = []
+        t0 = time.perf_counter()
+        for s in range(args.seeds):
+            prob = LearningCurves(s) if args.problem == "lc" else Digits(s)
+            rows.append(curve_on_grid(run_method(m, prob, s, budget), grid))
+        secs[m] = time.perf_counter() - t0
+        curves[m] = np.vstack(rows)
+        print(f"{m:14s} final {np.nanmean(curves[m][:, -1]):.4f}  ({secs[m]:.1f} s)", flush=True)
+    report(args.problem, args.seeds, budget, grid, curves, secs, args.out)
+
+
+def report(problem: str, seeds: int, budget: int, grid: np.ndarray,
+           curves: dict[str, np.ndarray], secs: dict[str, float], out: str) -> None:
+    os.makedirs(out, exist_ok=True)
+    fracs = [1 / 16, 1 / 8, 1 / 4, 1 / 2, 1.0]
+    idx = [int(np.searchsorted(grid, f * budget, side="left")) for f in fracs]
+    idx = [min(i, len(grid) - 1) for i in idx]
+    mean = {m: np.nanmean(c, axis=0) for m, c in curves.items()}
+    lines = [
+        f"# Multi-fidelity benchmark: `{problem}` ({seeds} seeds, {budget} epochs per run)",
+        "",
+        "True full-budget value (lower is better) of the incumbent after a share of the "
+        "epoch budget; mean ± standard error over seeds.",
+        "",
+        "| method | " + " | ".join(f"{f:g} ({int(f * budget)} ep)" for f in fracs)
+        + " | wall s |",
+        "|---" * (len(fracs) + 2) + "|",
+    ]
+    for m, c in curves.items():
+        cells = []
+        for i in idx:
+            col = c[:, i]
+            se = np.nanstd(col) / math.sqrt(max(np.sum(~np.isnan(col)), 1))
+            cells.append(f"{np.nanmean(col):.4f} ± {se:.4f}")
+        lines.append(f"| {m} | " + " | ".join(cells) + f" | {secs[m]:.0f} |")
+    lines.append("")
+    goals = []
+    if "bohb" in mean and "optuna-tpe-hb" in mean:
+        tgt = mean["optuna-tpe-hb"][-1]
+        r = first_reach(grid, mean["bohb"], tgt)
+        goals.append(
+            f"- BOHB reaches Optuna TPE+Hyperband's final mean ({tgt:.4f}) after {r:g} epochs "
+            f"= {r / budget:.2f} of the budget (goal <= 0.5); BOHB ends at "
+            f"{mean['bohb'][-1]:.4f} (goal: below {tgt:.4f})."
+        )
+    if "asha" in mean and "random" in mean:
+        tgt = mean["random"][-1]
+        r = first_reach(grid, mean["asha"], tgt)
+        goals.append(
+            f"- ASHA (random sampling) reaches random search's final mean ({tgt:.4f}) after "
+            f"{r:g} epochs = {r / budget:.2f} of the budget (goal <= 0.25)."
+        )
+    lines += ["Goals (on the mean curves):", "", *goals, ""]
+    path = os.path.join(out, f"multifidelity_{problem}.md")
+    with open(path, "w") as f:
+        f.write("\n".join(lines))
+    print("\n".join(lines))
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:  # pragma: no cover
+        return
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for m, c in mean.items():
+        ax.plot(grid, c, label=m)
+    ax.set_xlabel("epochs spent")
+    ax.set_ylabel("true full-budget value of the incumbent")
+    ax.set_xscale("log")
+    ax.set_title(f"{problem}: mean over {seeds} seeds")
+    lo = np.nanmin([np.nanmin(c) for c in mean.values()])
+    hi = np.nanpercentile(np.concatenate([c[len(c) // 8:] for c in mean.values()]), 95)
+    ax.set_ylim(lo - 0.05 * (hi - lo), hi)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, f"multifidelity_{problem}.png"), dpi=110)
+
+
+if __name__ == "__main__":
+    main()
