@@ -86,7 +86,13 @@ class Conv(nn.Module):
     """
 
     def __init__(
-        self, c1: int, c2: int, k: int = 1, s: int = 1, g: int = 1, act: str | None = "relu",
+        self,
+        c1: int,
+        c2: int,
+        k: int = 1,
+        s: int = 1,
+        g: int = 1,
+        act: str | None = "relu",
         bn: bool = True,
     ):
         super().__init__()
@@ -143,7 +149,12 @@ class DWSConv(nn.Module):
     + BN + act, optional SE, then pointwise ``1 x 1`` to ``c2`` + BN + act."""
 
     def __init__(
-        self, c1: int, c2: int, k: int = 3, s: int = 1, act: str | None = "relu",
+        self,
+        c1: int,
+        c2: int,
+        k: int = 3,
+        s: int = 1,
+        act: str | None = "relu",
         se: bool = False,
     ):
         super().__init__()
@@ -172,9 +183,7 @@ class Bottleneck(nn.Module):
         self.cv1 = Conv(c1, c_, 1, 1, act=act)
         self.cv2 = Conv(c_, c_, k, s, act=act)
         self.cv3 = Conv(c_, c2, 1, 1, act=None)
-        self.short = (
-            nn.Identity() if s == 1 and c1 == c2 else Conv(c1, c2, 1, s, act=None)
-        )
+        self.short = nn.Identity() if s == 1 and c1 == c2 else Conv(c1, c2, 1, s, act=None)
         self.act = make_activation(act)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -215,8 +224,15 @@ class InvertedResidualV3(nn.Module):
     ``s == 1`` and ``c1 == c2``."""
 
     def __init__(
-        self, c1: int, c2: int, k: int = 3, s: int = 1, exp: int | None = None,
-        t: float | None = None, se: bool = False, act: str | None = "hardswish",
+        self,
+        c1: int,
+        c2: int,
+        k: int = 3,
+        s: int = 1,
+        exp: int | None = None,
+        t: float | None = None,
+        se: bool = False,
+        act: str | None = "hardswish",
     ):
         super().__init__()
         if exp is None:
@@ -244,7 +260,13 @@ class MBConv(nn.Module):
     disables it), 1x1 projection; residual when ``s == 1`` and ``c1 == c2``."""
 
     def __init__(
-        self, c1: int, c2: int, k: int = 3, s: int = 1, t: float = 6, se: float = 0.25,
+        self,
+        c1: int,
+        c2: int,
+        k: int = 3,
+        s: int = 1,
+        t: float = 6,
+        se: float = 0.25,
         act: str | None = "silu",
     ):
         super().__init__()
@@ -274,7 +296,12 @@ class Fire(nn.Module):
     applied by the squeeze conv. ``c2`` must be even."""
 
     def __init__(
-        self, c1: int, c2: int, sq: int | None = None, k: int = 3, s: int = 1,
+        self,
+        c1: int,
+        c2: int,
+        sq: int | None = None,
+        k: int = 3,
+        s: int = 1,
         act: str | None = "relu",
     ):
         super().__init__()
@@ -298,8 +325,15 @@ class Ghost(nn.Module):
     and ``res=True``."""
 
     def __init__(
-        self, c1: int, c2: int, k: int = 1, s: int = 1, ratio: int = 2, dk: int = 3,
-        act: str | None = "relu", res: bool = False,
+        self,
+        c1: int,
+        c2: int,
+        k: int = 1,
+        s: int = 1,
+        ratio: int = 2,
+        dk: int = 3,
+        act: str | None = "relu",
+        res: bool = False,
     ):
         super().__init__()
         if not isinstance(ratio, int) or ratio < 2:

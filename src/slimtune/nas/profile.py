@@ -27,16 +27,16 @@ __all__ = ["Profile", "count_macs", "count_params", "measure_latency", "profile_
 
 def count_params(model: nn.Module, trainable_only: bool = False) -> int:
     """Number of parameters (BN affine included, buffers excluded)."""
-    return int(
-        sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
-    )
+    return int(sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only))
 
 
 def count_macs(model: nn.Module, input_shape: tuple[int, ...], meta: bool = True) -> int:
     """Multiply-accumulates of one forward pass on an input of ``input_shape`` (with the
     batch dimension, e.g. ``(1, 3, 224, 224)``), counted by ``FlopCounterMode``."""
     if len(input_shape) != 4:
-        raise ValueError(f"input_shape must be (batch, channels, height, width), got {input_shape}.")
+        raise ValueError(
+            f"input_shape must be (batch, channels, height, width), got {input_shape}."
+        )
     if meta:
         m = copy.deepcopy(model).to("meta") if _device(model) != "meta" else model
         x = torch.empty(*input_shape, device="meta")

@@ -54,8 +54,14 @@ _ALIASES = {
     "classify": "Classify",
 }
 _HEADER = {
-    "in_channels", "num_classes", "depth_multiple", "width_multiple", "channel_divisor",
-    "input_size", "layers", "name",
+    "in_channels",
+    "num_classes",
+    "depth_multiple",
+    "width_multiple",
+    "channel_divisor",
+    "input_size",
+    "layers",
+    "name",
 }
 
 
@@ -70,8 +76,7 @@ def resolve_block(name: str) -> str:
     alias = _ALIASES.get(str(name).lower())
     if alias is None:
         raise SpecError(
-            f"unknown block {name!r}; use one of {sorted(BLOCKS)} (or aliases "
-            f"{sorted(_ALIASES)})."
+            f"unknown block {name!r}; use one of {sorted(BLOCKS)} (or aliases {sorted(_ALIASES)})."
         )
     return alias
 
@@ -109,9 +114,7 @@ class ModelSpec:
         layers = []
         for i, entry in enumerate(d["layers"]):
             if not isinstance(entry, (list, tuple)) or len(entry) not in (2, 3):
-                raise SpecError(
-                    f"layers[{i}]: expected [repeat, Block, {{args}}], got {entry!r}."
-                )
+                raise SpecError(f"layers[{i}]: expected [repeat, Block, {{args}}], got {entry!r}.")
             rep, block = entry[0], entry[1]
             args = dict(entry[2]) if len(entry) == 3 and entry[2] else {}
             if not isinstance(rep, int) or isinstance(rep, bool) or rep < 1:
@@ -125,9 +128,11 @@ class ModelSpec:
         if size is not None:
             if isinstance(size, int):
                 size = (size, size)
-            if not (isinstance(size, (list, tuple)) and len(size) == 2 and all(
-                isinstance(v, int) and v >= 1 for v in size
-            )):
+            if not (
+                isinstance(size, (list, tuple))
+                and len(size) == 2
+                and all(isinstance(v, int) and v >= 1 for v in size)
+            ):
                 raise SpecError(f"`input_size` must be [height, width] ints, got {size!r}.")
             size = (int(size[0]), int(size[1]))
         return cls(
@@ -314,7 +319,9 @@ def build_model(
 
 
 def check_shapes(
-    model: SpecNet, entries: Sequence[tuple[int, str, dict[str, Any], int]], c_in: int,
+    model: SpecNet,
+    entries: Sequence[tuple[int, str, dict[str, Any], int]],
+    c_in: int,
     size: tuple[int, int],
 ) -> list[tuple[int, ...]]:
     """Run a meta-device forward layer by layer; return the output shapes."""

@@ -1,0 +1,146 @@
+"""``slimtune search`` and ``slimtune export`` (registered into the main CLI).
+
+``register(subparsers)`` adds both sub-commands; each sets ``func`` (``args -> exit code``).
+Importing this module does not import torch; the commands do.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+__all__ = ["cmd_export", "cmd_search", "register"]
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``search`` and ``export`` to an argparse sub-parser set."""
+    sp = subparsers.add_parser(
+        "search",
+        help="lightweight-model search from a YAML config",
+        description="Search architectures + training hyperparameters (multi-objective: "
+        "score vs MACs/latency). Resumes when the study already exists in the storage.",
+    )
+    sp.add_argument("config", help="search config YAML (see examples/nas_digits.yaml)")
+    sp.add_argument("--storage", help="database URL (default: the config's study.storage)")
+    sp.add_argument("--study-name", dest="study_name", help="override study.name")
+    sp.add_argument("--n-trials", dest="n_trials", type=int, help="trials to run in this call")
+    sp.add_argument("--timeout", type=float, help="seconds of search in this call")
+    sp.add_argument("--out", help="output directory (default: the config's output.dir)")
+    sp.add_argument(
+        "--no-progress", dest="progress", action="store_false", default=None, help="no progress bar"
+    )
+    sp.set_defaults(func=cmd_search)
+
+    ep = subparsers.add_parser(
+        "export",
+        help="export a model spec + weights to TorchScript / ONNX",
+        description="Build the model of a spec YAML, load its weights and export it; each "
+        "export is reloaded and checked to predict the same as PyTorch.",
+    )
+    ep.add_argument("spec", help="model spec YAML (e.g. nas_out/model.yaml)")
+    ep.add_argument("--weights", help="state dict (default: the .pt next to the spec)")
+    ep.add_argument("--out", help="output directory (default: the spec's directory)")
+    ep.add_argument(
+        "--format",
+        dest="formats",
+        action="append",
+        choices=["torchscript", "onnx"],
+        help="repeatable (default: both)",
+    )
+    ep.add_argument(
+        "--input-size",
+        dest="input_size",
+        type=int,
+        nargs=2,
+        metavar=("H", "W"),
+        help="input size when the spec has no input_size",
+    )
+    ep.set_defaults(func=cmd_export)
+
+
+def _setup_logging() -> None:
+    log = logging.getLogger("slimtune.nas")
+    if not any(isinstance(h, logging.StreamHandler) for h in log.handlers):
+        h = logging.StreamHandler(sys.stderr)
+        h.setFormatter(logging.Formatter("%(message)s"))
+        log.addHandler(h)
+    log.setLevel(logging.INFO)
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    """Run the search of ``args.config``; print the front and where the files went."""
+    from rich.console import Console
+
+    from slimtune.nas.search import ConfigError, front_table, load_config, run_search
+
+    console = Console(stderr=False)
+    try:
+        cfg = load_config(args.config)
+        if getattr(args, "study_name", None):
+            cfg.study["name"] = args.study_name
+        if not sys.stderr.isatty() and args.progress is not False:
+            _setup_logging()
+        res = run_search(
+            cfg,
+            storage=args.storage,
+            n_trials=args.n_trials,
+            timeout=args.timeout,
+            out_dir=args.out,
+            progress=args.progress,
+        )
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    console.print(front_table(res.front, res.chosen))
+    n = len(res.study.trials)
+    console.print(
+        f"{n} trials in study {res.study.study_name!r}; {len(res.candidates)} "
+        f"trained within the constraints; {res.seconds:.0f} s."
+    )
+    if res.chosen is None:
+        print("no model to pick: no feasible complete trial yet.", file=sys.stderr)
+        return 1
+    c = res.chosen
+    console.print(
+        f"chosen: trial {c.number}, accuracy {c.accuracy:.4f}, F1 {c.f1:.4f}, "
+        f"{c.macs:,} MACs, {c.params:,} params" + (" (retrained)" if c.retrained else "")
+    )
+    for k, v in res.files.items():
+        if isinstance(v, Path):
+            console.print(f"  {k}: {v}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Export a spec + weights; print the files and the check of each export."""
+    from slimtune.nas.export import export_model, load_model
+    from slimtune.nas.spec import SpecError
+
+    spec = Path(args.spec)
+    if not spec.is_file():
+        print(f"error: spec file {str(spec)!r} not found.", file=sys.stderr)
+        return 2
+    weights = Path(args.weights) if args.weights else spec.with_suffix(".pt")
+    if args.weights and not weights.is_file():
+        print(f"error: weights file {str(weights)!r} not found.", file=sys.stderr)
+        return 2
+    try:
+        model = load_model(spec, weights if weights.is_file() else None)
+    except (SpecError, RuntimeError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    if not weights.is_file():
+        print(f"warning: no weights at {weights}; exporting an untrained model.", file=sys.stderr)
+    out = Path(args.out) if args.out else spec.parent
+    formats = tuple(args.formats or ("torchscript", "onnx"))
+    size = tuple(args.input_size) if args.input_size else None
+    try:
+        files = export_model(model, out, formats=formats, stem=spec.stem, input_size=size)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    for k, v in files.items():
+        print(f"{k}: {v}")
+    return 0
