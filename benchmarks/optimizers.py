@@ -539,7 +539,8 @@ def _run_smac(problem: Problem, seed: int, n_trials: int, **opts: Any) -> RunRes
     import tempfile
 
     cs, decode = configspace(problem.space, seed)
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
         scenario = Scenario(
             cs, deterministic=True, n_trials=n_trials, seed=seed, output_directory=tmp
         )
