@@ -16,6 +16,7 @@ Methods, all at the same total budget of epochs (cost = epochs run)
   optuna-tpe-hb Optuna TPESampler + HyperbandPruner(1, 81, 3)
   optuna-tpe-sh Optuna TPESampler + SuccessiveHalvingPruner(1, 3)
   asha          slimtune RandomSampler + SuccessiveHalvingPruner(1, 3, max_resource=81)
+  asha-r3       the same with min_resource=3 (first rung at epoch 3; not in the default set)
   hyperband     slimtune RandomSampler + HyperbandPruner(1, 81, 3)
   bohb          slimtune presets.bohb(1, 81, 3)
 
@@ -108,7 +109,7 @@ class LearningCurves:
         c = self.curve(p)
         rng = np.random.default_rng([self.noise_seed, number])
         e = np.arange(1, MAX_EPOCHS + 1)
-        obs = c + rng.normal(size=MAX_EPOCHS) * 0.01 * (1 + 2 / np.sqrt(e))
+        obs = c + rng.normal(size=MAX_EPOCHS) * 0.005 * (1 + 2 / np.sqrt(e))
         return _ArrayTrainer(obs, float(c[-1]))
 
     def true_value(self, p: dict[str, Any]) -> float:
@@ -310,6 +311,8 @@ def run_method(method: str, problem: Any, seed: int, budget: int) -> list[tuple[
             kw: dict[str, Any] = {"sampler": st.samplers.RandomSampler(seed=seed)}
         elif method == "asha":
             kw = st.presets.asha(1, MAX_EPOCHS, 3, seed=seed)
+        elif method == "asha-r3":
+            kw = st.presets.asha(3, MAX_EPOCHS, 3, seed=seed)
         elif method == "hyperband":
             kw = st.presets.hyperband(1, MAX_EPOCHS, 3, seed=seed)
         elif method == "bohb":

@@ -1,0 +1,185 @@
+"""BOHB: TPE per budget + Hyperband; the preset; parallel and SQL storage."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import slimtune as st
+from slimtune.samplers.bohb import BUDGET_ATTR, BOHBSampler
+
+MAX = 27
+
+
+def _curve(x: float, y: float, e: int) -> float:
+    """A smooth 2-D bowl whose value drops with epochs; ranks are mostly kept."""
+    return (x - 0.3) ** 2 + (y - 0.7) ** 2 + 0.3 / e
+
+
+def _objective(trial):
+    x = trial.suggest_float("x", 0.0, 1.0)
+    y = trial.suggest_float("y", 0.0, 1.0)
+    for e in range(1, MAX + 1):
+        trial.report(_curve(x, y, e), e)
+        if trial.should_prune():
+            raise st.TrialPruned()
+    return _curve(x, y, MAX)
+
+
+def _manual(study, reports, state="complete"):
+    """One trial with params x, y and intermediate values {step: value}."""
+    t = study.ask()
+    t.suggest_float("x", 0.0, 1.0)
+    t.suggest_float("y", 0.0, 1.0)
+    for step, v in reports.items():
+        t.report(v, step)
+    if state == "complete":
+        study.tell(t, list(reports.values())[-1])
+    elif state == "pruned":
+        study.tell(t, state=st.TrialState.PRUNED)
+    return t
+
+
+def test_model_uses_largest_budget_with_enough_observations():
+    sampler = BOHBSampler(budgets=[1, 3, 9, 27], min_points_in_model=4, seed=0)
+    study = st.create_study(sampler=sampler)
+    for i in range(6):
+        _manual(study, {1: 1.0 + i, 3: 0.5 + i}, state="pruned")
+    for i in range(2):
+        _manual(study, {1: 0.1, 3: 0.1, 9: 0.05 * i}, state="pruned")
+    obs = sampler._collect_observations(study, study.trials)
+    assert sampler.last_budget == 3.0
+    assert [t.number for t in obs.trials] == list(range(8))
+    np.testing.assert_allclose(obs.losses[:, 0], [0.5, 1.5, 2.5, 3.5, 4.5, 5.5, 0.1, 0.1])
+    assert np.all(obs.tier == 0)
+    # Two more trials at budget 9 make it the modelled budget; pruned trials count.
+    for i in range(2):
+        _manual(study, {1: 0.1, 3: 0.1, 9: 0.3 + i}, state="pruned")
+    obs = sampler._collect_observations(study, study.trials)
+    assert sampler.last_budget == 9.0
+    assert sorted(obs.losses[:, 0].tolist()) == [0.0, 0.05, 0.3, 1.3]
+
+
+def test_full_budget_uses_final_values_and_running_trials_are_liars():
+    sampler = BOHBSampler(budgets=[1, 3], min_points_in_model=2, seed=0)
+    study = st.create_study(sampler=sampler, direction="maximize")
+    t0 = study.ask()
+    t0.suggest_float("x", 0, 1)
+    t0.report(0.2, 3)
+    study.tell(t0, 0.9)  # the final value differs from the last report
+    _manual(study, {1: 0.1, 3: 0.4})
+    running = study.ask()
+    running.suggest_float("x", 0, 1)
+    running.report(0.5, 1)
+    obs = sampler._collect_observations(study, study.trials)
+    assert sampler.last_budget == 3.0
+    assert obs.losses[0, 0] == -0.9 and obs.losses[1, 0] == -0.4  # maximised -> negated
+    assert obs.trials[-1].number == running.number and obs.tier[-1] == np.inf
+
+
+def test_random_until_a_budget_has_enough_points():
+    sampler = BOHBSampler(budgets=[1, 3], seed=0)  # 2 params -> needs 4 observations
+    study = st.create_study(sampler=sampler)
+    for _ in range(3):
+        _manual(study, {1: 1.0})
+    obs = sampler._collect_observations(study, study.trials)
+    assert len(obs.trials) == 0 and sampler.last_budget is None
+
+
+def test_budgets_come_from_the_pruner():
+    study = st.create_study(**st.presets.bohb(min_resource=1, max_resource=MAX, seed=0))
+    assert study.sampler.budgets == [1.0, 3.0, 9.0, 27.0]
+    auto = st.create_study(sampler=BOHBSampler(seed=0),
+                           pruner=st.pruners.HyperbandPruner(1, "auto", 3))
+    assert auto.sampler._budgets(auto, []) == []
+    _manual(auto, {s: 1.0 for s in range(1, 10)})
+    assert auto.sampler._budgets(auto, auto.trials) == [1.0, 3.0, 9.0]
+    sh = st.create_study(sampler=BOHBSampler(seed=0),
+                         pruner=st.pruners.SuccessiveHalvingPruner(1, 3, max_resource=9))
+    assert sh.sampler._budgets(sh, []) == [1.0, 3.0, 9.0]
+
+
+@pytest.mark.parametrize("kw, text", [
+    ({"budgets": [3, 1]}, "budgets"),
+    ({"budgets": []}, "budgets"),
+    ({"min_points_in_model": 1}, "min_points_in_model"),
+    ({"random_fraction": 1.5}, "random_fraction"),
+])
+def test_argument_errors(kw, text):
+    with pytest.raises(ValueError, match=text):
+        BOHBSampler(**kw)
+
+
+def test_reproducible_with_a_seed():
+    def run():
+        study = st.create_study(**st.presets.bohb(1, MAX, 3, seed=7))
+        study.optimize(_objective, n_trials=40)
+        return [(t.params["x"], t.params["y"], t.state) for t in study.trials]
+
+    assert run() == run()
+
+
+def test_model_is_used_and_records_its_budget():
+    study = st.create_study(**st.presets.bohb(1, MAX, 3, seed=0, random_fraction=0.0))
+    study.optimize(_objective, n_trials=60)
+    budgets = [t.system_attrs.get(BUDGET_ATTR) for t in study.trials]
+    used = [b for b in budgets if b is not None]
+    assert len(used) >= 40
+    assert set(used) <= {1.0, 3.0, 9.0, 27.0}
+    assert max(used) == 27.0  # enough complete trials: the full budget is modelled
+
+
+def test_bohb_beats_hyperband_with_random_sampling():
+    """Same pruner, same number of trials: the per-budget model finds better points."""
+    def best_true(kw):
+        study = st.create_study(**kw)
+        study.optimize(_objective, n_trials=150)
+        return min(_curve(t.params["x"], t.params["y"], MAX) for t in study.trials
+                   if t.state == st.TrialState.COMPLETE)
+
+    gaps_b, gaps_h = [], []
+    for seed in range(3):
+        gaps_b.append(best_true(st.presets.bohb(1, MAX, 3, seed=seed)) - 0.3 / MAX)
+        gaps_h.append(best_true(st.presets.hyperband(1, MAX, 3, seed=seed)) - 0.3 / MAX)
+    assert np.mean(gaps_b) < 0.5 * np.mean(gaps_h), (gaps_b, gaps_h)
+
+
+def test_bohb_parallel_sqlite(tmp_path):
+    url = f"sqlite:///{tmp_path / 'bohb.db'}"
+    study = st.create_study(storage=url, **st.presets.bohb(1, 9, 3, seed=0))
+    study.optimize(_objective_9, n_trials=24, n_jobs=2)
+    trials = study.trials
+    assert len(trials) == 24
+    assert all(t.state in (st.TrialState.COMPLETE, st.TrialState.PRUNED) for t in trials)
+    assert any(t.state == st.TrialState.PRUNED for t in trials)
+    # Parameters from the two workers differ (each worker has its own random stream).
+    assert len({(t.params["x"], t.params["y"]) for t in trials}) == 24
+
+
+def _objective_9(trial):
+    x = trial.suggest_float("x", 0.0, 1.0)
+    y = trial.suggest_float("y", 0.0, 1.0)
+    for e in range(1, 10):
+        trial.report(_curve(x, y, e), e)
+        if trial.should_prune():
+            raise st.TrialPruned()
+    return _curve(x, y, 9)
+
+
+def test_bohb_several_objectives_with_mo_hyperband():
+    study = st.create_study(directions=["minimize", "minimize"],
+                            **st.presets.bohb(1, 9, 3, seed=0))
+
+    def obj(trial):
+        x = trial.suggest_float("x", 0.0, 1.0)
+        y = trial.suggest_float("y", 0.0, 1.0)
+        cost = 1.0 + 10 * y  # known before training
+        for e in range(1, 10):
+            trial.report([_curve(x, y, e), cost], e)
+            if trial.should_prune():
+                raise st.TrialPruned()
+        return _curve(x, y, 9), cost
+
+    study.optimize(obj, n_trials=40)
+    assert any(t.system_attrs.get(BUDGET_ATTR) is not None for t in study.trials)
+    assert len(study.best_trials) >= 2
