@@ -8,6 +8,7 @@ unnoticed.
 from __future__ import annotations
 
 import importlib.util
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -90,10 +91,14 @@ def export_onnx(
         "opset_version": opset,
         "dynamic_axes": {"input": {0: "batch"}, "logits": {0: "batch"}},
     }
-    try:
-        torch.onnx.export(model, (x,), str(path), dynamo=False, **kw)
-    except TypeError:  # older torch without the dynamo flag
-        torch.onnx.export(model, (x,), str(path), **kw)
+    # The TorchScript-based exporter: the dynamo one needs onnxscript. Its deprecation
+    # warning is not actionable for users.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            torch.onnx.export(model, (x,), str(path), dynamo=False, **kw)
+        except TypeError:  # older torch without the dynamo flag
+            torch.onnx.export(model, (x,), str(path), **kw)
     return path
 
 
