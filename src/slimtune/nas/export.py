@@ -61,7 +61,8 @@ def export_torchscript(
     """Trace the model (eval mode) and save it as TorchScript."""
     model = model.eval().cpu()
     x = _example(model, input_size)
-    with torch.no_grad():
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # TorchScript still works
         ts = torch.jit.trace(model, x)
     path = Path(path)
     ts.save(str(path))
@@ -137,7 +138,9 @@ def export_model(
         ref = model(x).numpy()
     if "torchscript" in formats:
         p = export_torchscript(model, d / f"{stem}.torchscript.pt", input_size)
-        ts = torch.jit.load(str(p))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            ts = torch.jit.load(str(p))
         with torch.no_grad():
             got = ts(x).numpy()
         out["torchscript"] = p

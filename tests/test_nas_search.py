@@ -1,0 +1,229 @@
+"""The NAS search end to end (tiny nets, few epochs): constraints checked before training,
+per-epoch reports to the pruner, Pareto front, pick rules, outputs, CLI with resume."""
+
+from __future__ import annotations
+
+import copy
+import csv
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import slimtune as st  # noqa: E402
+from slimtune.nas import search as S  # noqa: E402
+from slimtune.nas.data import load_digits  # noqa: E402
+from slimtune.nas.space import ArchSpace  # noqa: E402
+
+pytestmark = pytest.mark.nas
+
+CONFIG = {
+    "study": {"name": "t", "n_trials": 5, "seed": 0},
+    "data": {"name": "digits"},
+    "objectives": ["accuracy", "macs"],
+    "sampler": {"name": "RandomSampler"},
+    "model": {
+        "channel_divisor": 4,
+        "width_multiple": [0.5, 1.0],
+        "stem": {"c2": [4, 8], "k": 3, "s": 1},
+        "stages": [
+            {
+                "block": ["InvertedResidual", "DWSConv", "MBConv", "Fire", "Ghost"],
+                "depth": {"type": "int", "low": 1, "high": 2},
+                "c2": [8, 16],
+                "t": [2, 3],
+                "se": [False, True],
+                "act": ["relu", "hardswish"],
+                "s": 2,
+            }
+        ],
+    },
+    "train": {
+        "optimizer": ["adam", "sgd"],
+        "lr": {"type": "float", "low": 3e-3, "high": 3e-2, "log": True},
+        "momentum": {"type": "float", "low": 0.8, "high": 0.95, "when": {"optimizer": "sgd"}},
+        "batch_size": 64,
+    },
+    "fidelity": {"epochs": 2, "subset": 0.4},
+    "output": {"plot": False, "export": ["torchscript"]},
+}
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_digits(seed=0)
+
+
+def _cfg(**sections):
+    c = copy.deepcopy(CONFIG)
+    for k, v in sections.items():
+        c[k] = v
+    return c
+
+
+def test_space_conditions_follow_the_block():
+    arch = ArchSpace(CONFIG["model"], CONFIG["train"], 1, 10, (8, 8))
+    when = {n: p.when for n, p in arch.space.params.items()}
+    assert set(when["s0_t"]["s0_block"]) == {"InvertedResidual", "MBConv"}
+    assert set(when["s0_se"]["s0_block"]) == {"DWSConv", "MBConv"}
+    assert when["momentum"] == {"optimizer": ("sgd",)}
+    spec = arch.to_spec(
+        {"s0_block": "Ghost", "s0_depth": 2, "s0_c2": 16, "s0_act": "relu", "stem_c2": 8,
+         "width_multiple": 1.0}
+    )
+    assert spec.layers[1] == [2, "Ghost", {"c2": 16, "s": 2, "act": "relu", "dk": 3,
+                                           "res": True}]
+    tc = arch.to_train_config({"optimizer": "sgd", "lr": 0.01, "momentum": 0.9}, epochs=3)
+    assert tc.optimizer == "sgd" and tc.momentum == 0.9 and tc.batch_size == 64
+
+
+def test_search_end_to_end_with_pruner_reports(tmp_path, digits):
+    class PruneSecondHalf(st.pruners.BasePruner):
+        """Prunes odd-numbered trials at their first report; records what it saw."""
+
+        seen: list = []
+
+        def prune(self, study, trial):
+            self.seen.append(dict(trial.intermediate_values))
+            return trial.number % 2 == 1
+
+    cfg = S.SearchConfig.from_dict(_cfg())
+    pruner = PruneSecondHalf()
+    orig = S._make
+    S._make = lambda kind, spec, seed: pruner if kind == "pruner" else orig(kind, spec, seed)
+    try:
+        res = S.run_search(cfg, out_dir=tmp_path, progress=False, data=digits)
+    finally:
+        S._make = orig
+    states = [t.state for t in res.study.trials]
+    assert states.count(st.TrialState.PRUNED) == 2 and len(states) == 5
+    first = pruner.seen[0]
+    assert list(first) == [1] and len(first[1]) == 2  # [accuracy, macs] at epoch 1
+    assert all(c.on_front in (True, False) for c in res.candidates)
+    assert res.front and res.chosen is not None and res.model is not None
+    # front: no candidate dominates a front member
+    for f in res.front:
+        assert not any(c.accuracy >= f.accuracy and c.macs < f.macs for c in res.candidates)
+    for name in ("pareto.csv", "trials.csv", "model.yaml", "model.pt", "model.torchscript.pt",
+                 "train.yaml"):
+        assert (tmp_path / name).is_file(), name
+    with open(tmp_path / "pareto.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == len(res.front) and rows[0]["front"] == "1"
+    # the exported chosen model predicts like the in-memory one
+    ts = torch.jit.load(str(tmp_path / "model.torchscript.pt"))
+    x = torch.from_numpy(digits.x_val[:8])
+    with torch.no_grad():
+        assert torch.allclose(ts(x), res.model(x), atol=1e-5)
+
+
+def test_over_budget_models_are_never_trained(tmp_path, digits, monkeypatch):
+    trained_macs = []
+    real_train = S.train_model
+
+    def spy(model, data, cfg, on_epoch=None, eval_on="val"):
+        from slimtune.nas.profile import count_macs
+
+        trained_macs.append(count_macs(model, (1, 1, 8, 8)))
+        return real_train(model, data, cfg, on_epoch, eval_on)
+
+    monkeypatch.setattr(S, "train_model", spy)
+    budget = 6000
+    cfg = _cfg(constraints={"max_macs": budget}, study={"name": "b", "n_trials": 6, "seed": 1},
+               fidelity={"epochs": 1, "subset": 0.2})
+    res = S.run_search(cfg, out_dir=tmp_path, progress=False, data=digits)
+    trials = res.study.trials
+    skipped = [t for t in trials if "skipped" in t.user_attrs]
+    assert skipped, "the budget should exclude some sampled models"
+    assert all(t.user_attrs["macs"] > budget and max(t.constraints) > 0 for t in skipped)
+    assert all(m <= budget for m in trained_macs)
+    # trained in the search (not counting the final retrain of the chosen one)
+    n_trained = sum(1 for t in trials if "skipped" not in t.user_attrs)
+    assert len(trained_macs) >= n_trained
+    assert all(c.macs <= budget for c in res.candidates)
+    assert all(t.number not in {c.number for c in res.front} for t in skipped)
+
+
+def _cands():
+    mk = lambda n, acc, macs: S.Candidate(n, acc, acc, macs, macs // 10, None, {}, {})  # noqa: E731
+    return [mk(0, 0.90, 1000), mk(1, 0.95, 4000), mk(2, 0.97, 20000), mk(3, 0.93, 2000)]
+
+
+def test_pick_rules():
+    c = _cands()
+    assert S.pick_model(c, "best").number == 2
+    assert S.pick_model(c, "budget", max_macs=5000).number == 1
+    assert S.pick_model(c, "budget", max_macs=10).number == 0  # nothing fits: smallest
+    assert S.pick_model(c, "smallest_above", accuracy=0.94).number == 1
+    assert S.pick_model(c, "smallest_above", accuracy=0.99).number == 2
+    # MnasNet reward acc * (macs / target) ** w
+    rewards = [x.accuracy * (x.macs / 4000) ** -0.07 for x in c]
+    assert S.pick_model(c, "mnasnet", target_macs=4000).number == int(np.argmax(rewards))
+    assert S.pick_model(c, "mnasnet", target_macs=4000, w=-1.0).number == 0
+    # pluggable: a callable or a registered rule
+    assert S.pick_model(c, lambda cs: 3).number == 3
+    S.register_pick_rule("fewest_params")(lambda cs, **_: int(np.argmin([x.params for x in cs])))
+    try:
+        assert S.pick_model(c, "fewest_params").number == 0
+    finally:
+        S.PICK_RULES.pop("fewest_params")
+    with pytest.raises(S.ConfigError, match="max_macs"):
+        S.pick_model(c, "budget")
+
+
+@pytest.mark.parametrize(
+    "mutate, pattern",
+    [
+        (lambda c: c.update(extra=1), r"unknown section\(s\) \['extra'\]"),
+        (lambda c: c.update(objectives=["loss", "macs"]), r"objectives\[0\]"),
+        (lambda c: c.update(objectives=["accuracy", "flops"]), r"objectives\[1\].*latency"),
+        (lambda c: c.update(constraints={"max_flops": 1}), r"`constraints`: unknown key"),
+        (lambda c: c.update(pick={"rule": "coin"}), r"pick.rule.*mnasnet"),
+        (lambda c: c.update(sampler={"name": "NoSuchSampler"}), r"sampler.name.*NoSuchSampler"),
+        (lambda c: c["model"]["stages"][0].update(width=3), r"model.stages\[0\]: unknown key"),
+        (lambda c: c["model"]["stages"][0].update(block=["Warp"]), r"model.stages\[0\].block"),
+        (lambda c: c["train"].update(epochs=[1, 2]), r"train.epochs is a budget"),
+        (lambda c: c["model"].update(stages=[]), r"model.stages must be a non-empty list"),
+        (lambda c: c.pop("model"), r"needs a `model` section"),
+    ],
+)
+def test_config_errors_name_the_key(mutate, pattern, digits, tmp_path):
+    c = copy.deepcopy(CONFIG)
+    mutate(c)
+    with pytest.raises(S.ConfigError, match=pattern):
+        S.run_search(c, n_trials=0, out_dir=tmp_path, progress=False, data=digits)
+
+
+def test_cli_search_resumes_and_export(tmp_path, monkeypatch):
+    import argparse
+
+    import yaml
+
+    from slimtune.nas import cli
+
+    cfg = _cfg(study={"name": "cli", "n_trials": 2, "seed": 0},
+               data={"name": "digits", "val_fraction": 0.3},
+               fidelity={"epochs": 1, "subset": 0.2}, retrain={"top_k": 1, "epochs": 1})
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers(dest="command")
+    cli.register(sub)
+    db = f"sqlite:///{tmp_path / 's.db'}"
+    out = tmp_path / "out"
+    for _ in range(2):
+        args = parser.parse_args(["search", str(path), "--storage", db, "--out", str(out),
+                                  "--no-progress"])
+        assert args.func(args) == 0
+    study = st.load_study(study_name="cli", storage=db)
+    assert len(study.trials) == 4  # the second call resumed the study
+    assert (out / "retrained.csv").is_file()
+    args = parser.parse_args(["export", str(out / "model.yaml"), "--out", str(tmp_path / "ex"),
+                              "--format", "torchscript"])
+    assert args.func(args) == 0
+    assert (tmp_path / "ex" / "model.torchscript.pt").is_file()
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump({"model": {"stages": [{"block": "Warp"}]}}))
+    args = parser.parse_args(["search", str(bad), "--out", str(out)])
+    assert args.func(args) == 2
