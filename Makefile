@@ -16,8 +16,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e ".[dev,nas,postgres,viz,bench,dask]"
 	touch $(STAMP)
 
+# The main job: a lightweight-model search (accuracy vs MACs) on scikit-learn's digits,
+# embedded SQLite (demo.db, resumes when run again), outputs in demo_out/.
 demo: venv
-	$(BIN)/python examples/quickstart.py --storage sqlite:///quickstart.db --n-trials 60
+	$(BIN)/slimtune search examples/nas_digits.yaml --storage sqlite:///demo.db --out demo_out
 
 test: venv
 	$(BIN)/python -m pytest tests
@@ -30,4 +32,4 @@ lint: venv
 	$(BIN)/ruff check src tests benchmarks examples
 
 clean:
-	rm -rf $(VENV) quickstart.db* .pytest_cache
+	rm -rf $(VENV) demo.db* demo_out quickstart.db* .pytest_cache
