@@ -69,11 +69,16 @@ def test_space_conditions_follow_the_block():
     assert set(when["s0_se"]["s0_block"]) == {"DWSConv", "MBConv"}
     assert when["momentum"] == {"optimizer": ("sgd",)}
     spec = arch.to_spec(
-        {"s0_block": "Ghost", "s0_depth": 2, "s0_c2": 16, "s0_act": "relu", "stem_c2": 8,
-         "width_multiple": 1.0}
+        {
+            "s0_block": "Ghost",
+            "s0_depth": 2,
+            "s0_c2": 16,
+            "s0_act": "relu",
+            "stem_c2": 8,
+            "width_multiple": 1.0,
+        }
     )
-    assert spec.layers[1] == [2, "Ghost", {"c2": 16, "s": 2, "act": "relu", "dk": 3,
-                                           "res": True}]
+    assert spec.layers[1] == [2, "Ghost", {"c2": 16, "s": 2, "act": "relu", "dk": 3, "res": True}]
     tc = arch.to_train_config({"optimizer": "sgd", "lr": 0.01, "momentum": 0.9}, epochs=3)
     assert tc.optimizer == "sgd" and tc.momentum == 0.9 and tc.batch_size == 64
 
@@ -105,8 +110,14 @@ def test_search_end_to_end_with_pruner_reports(tmp_path, digits):
     # front: no candidate dominates a front member
     for f in res.front:
         assert not any(c.accuracy >= f.accuracy and c.macs < f.macs for c in res.candidates)
-    for name in ("pareto.csv", "trials.csv", "model.yaml", "model.pt", "model.torchscript.pt",
-                 "train.yaml"):
+    for name in (
+        "pareto.csv",
+        "trials.csv",
+        "model.yaml",
+        "model.pt",
+        "model.torchscript.pt",
+        "train.yaml",
+    ):
         assert (tmp_path / name).is_file(), name
     with open(tmp_path / "pareto.csv") as f:
         rows = list(csv.DictReader(f))
@@ -130,8 +141,11 @@ def test_over_budget_models_are_never_trained(tmp_path, digits, monkeypatch):
 
     monkeypatch.setattr(S, "train_model", spy)
     budget = 6000
-    cfg = _cfg(constraints={"max_macs": budget}, study={"name": "b", "n_trials": 6, "seed": 1},
-               fidelity={"epochs": 1, "subset": 0.2})
+    cfg = _cfg(
+        constraints={"max_macs": budget},
+        study={"name": "b", "n_trials": 6, "seed": 1},
+        fidelity={"epochs": 1, "subset": 0.2},
+    )
     res = S.run_search(cfg, out_dir=tmp_path, progress=False, data=digits)
     trials = res.study.trials
     skipped = [t for t in trials if "skipped" in t.user_attrs]
@@ -202,9 +216,12 @@ def test_cli_search_resumes_and_export(tmp_path, monkeypatch):
 
     from slimtune.nas import cli
 
-    cfg = _cfg(study={"name": "cli", "n_trials": 2, "seed": 0},
-               data={"name": "digits", "val_fraction": 0.3},
-               fidelity={"epochs": 1, "subset": 0.2}, retrain={"top_k": 1, "epochs": 1})
+    cfg = _cfg(
+        study={"name": "cli", "n_trials": 2, "seed": 0},
+        data={"name": "digits", "val_fraction": 0.3},
+        fidelity={"epochs": 1, "subset": 0.2},
+        retrain={"top_k": 1, "epochs": 1},
+    )
     path = tmp_path / "c.yaml"
     path.write_text(yaml.safe_dump(cfg))
     parser = argparse.ArgumentParser()
@@ -213,14 +230,23 @@ def test_cli_search_resumes_and_export(tmp_path, monkeypatch):
     db = f"sqlite:///{tmp_path / 's.db'}"
     out = tmp_path / "out"
     for _ in range(2):
-        args = parser.parse_args(["search", str(path), "--storage", db, "--out", str(out),
-                                  "--no-progress"])
+        args = parser.parse_args(
+            ["search", str(path), "--storage", db, "--out", str(out), "--no-progress"]
+        )
         assert args.func(args) == 0
     study = st.load_study(study_name="cli", storage=db)
     assert len(study.trials) == 4  # the second call resumed the study
     assert (out / "retrained.csv").is_file()
-    args = parser.parse_args(["export", str(out / "model.yaml"), "--out", str(tmp_path / "ex"),
-                              "--format", "torchscript"])
+    args = parser.parse_args(
+        [
+            "export",
+            str(out / "model.yaml"),
+            "--out",
+            str(tmp_path / "ex"),
+            "--format",
+            "torchscript",
+        ]
+    )
     assert args.func(args) == 0
     assert (tmp_path / "ex" / "model.torchscript.pt").is_file()
     bad = tmp_path / "bad.yaml"

@@ -88,8 +88,15 @@ def test_image_folder_png_and_npy(tmp_path):
             Image.fromarray(a).save(tmp_path / cls / f"{i}.png")
         np.save(tmp_path / cls / "extra.npy", rng.random((6, 6)))
         (tmp_path / cls / "notes.txt").write_text("ignored")
-    ds = D.load_data({"name": "folder", "path": str(tmp_path), "size": 8, "grayscale": True,
-                      "val_fraction": 0.25})
+    ds = D.load_data(
+        {
+            "name": "folder",
+            "path": str(tmp_path),
+            "size": 8,
+            "grayscale": True,
+            "val_fraction": 0.25,
+        }
+    )
     assert ds.classes == ("cat", "dog")
     assert len(ds.y_train) + len(ds.y_val) == 12
     assert ds.x_train.shape[1:] == (1, 8, 8)
@@ -144,8 +151,9 @@ def test_training_is_deterministic_and_learns(digits):
     r1, m1 = run()
     r2, m2 = run()
     assert r1.accuracy == r2.accuracy and r1.f1 == r2.f1
-    assert all(torch.equal(a, b) for a, b in zip(m1.state_dict().values(),
-                                                  m2.state_dict().values()))
+    assert all(
+        torch.equal(a, b) for a, b in zip(m1.state_dict().values(), m2.state_dict().values())
+    )
     assert [e for e, _ in seen[0]] == [1, 2, 3, 4]  # per-epoch callback
     assert r1.accuracy > 0.5  # 10 classes: chance is 0.1
 
