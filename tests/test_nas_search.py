@@ -253,3 +253,21 @@ def test_cli_search_resumes_and_export(tmp_path, monkeypatch):
     bad.write_text(yaml.safe_dump({"model": {"stages": [{"block": "Warp"}]}}))
     args = parser.parse_args(["search", str(bad), "--out", str(out)])
     assert args.func(args) == 2
+
+
+def test_latency_objective_and_bohb_hyperband_by_name(tmp_path, digits):
+    cfg = _cfg(
+        study={"name": "lat", "n_trials": 3, "seed": 2},
+        objectives=["f1", "latency"],
+        constraints={"max_latency_ms": 1000.0},
+        sampler={"name": "BOHBSampler"},
+        pruner={"name": "HyperbandPruner", "min_resource": 1, "max_resource": 2},
+        fidelity={"epochs": 2, "subset": 0.2},
+    )
+    res = S.run_search(cfg, out_dir=tmp_path, progress=False, data=digits)
+    done = [t for t in res.study.trials if t.state == st.TrialState.COMPLETE]
+    assert done
+    for t in done:
+        assert t.values[1] == pytest.approx(t.user_attrs["latency_ms"]) and t.values[1] > 0
+        assert t.values[0] == pytest.approx(t.user_attrs["f1"])
+    assert all(c.latency_ms is not None for c in res.candidates)
