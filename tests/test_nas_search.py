@@ -200,6 +200,7 @@ def test_pick_rules():
         (lambda c: c["train"].update(epochs=[1, 2]), r"train.epochs is a budget"),
         (lambda c: c["model"].update(stages=[]), r"model.stages must be a non-empty list"),
         (lambda c: c.pop("model"), r"needs a `model` section"),
+        (lambda c: c.update(fidelity={"epochs": 0}), r"`fidelity.epochs` must be an int >= 1"),
     ],
 )
 def test_config_errors_name_the_key(mutate, pattern, digits, tmp_path):

@@ -10,7 +10,7 @@ Config sections (all but ``model`` optional; errors name the key and what is all
     pruner:     {name: HyperbandPruner, <kwargs>}          # any slimtune.pruners class
     model:      the architecture space (see slimtune.nas.space)
     train:      the training hyperparameters (searchable) and fixed settings
-    fidelity:   {epochs, subset}       # budgets of a search trial
+    fidelity:   {epochs, subset, resolution}   # budgets of a search trial
     pick:       {rule: budget|mnasnet|smallest_above, ...}
     retrain:    {top_k: 3, epochs: 30} # retrain the top k at full budget and re-rank
     output:     {dir, plot, export: [torchscript, onnx]}
@@ -161,7 +161,14 @@ class SearchConfig:
         constraints = {k: float(v) for k, v in constraints.items() if v is not None}
         sampler = _named(cfg, "sampler")
         pruner = _named(cfg, "pruner")
-        fidelity = _section(cfg, "fidelity", {"epochs", "subset"})
+        fidelity = _section(cfg, "fidelity", {"epochs", "subset", "resolution"})
+        for k, lo in (("epochs", 1), ("resolution", 1)):
+            v = fidelity.get(k)
+            if v is not None and (not isinstance(v, int) or v < lo):
+                raise ConfigError(f"`fidelity.{k}` must be an int >= {lo}, got {v!r}.")
+        sub = fidelity.get("subset")
+        if sub is not None and not (isinstance(sub, (int, float)) and 0 < sub <= 1):
+            raise ConfigError(f"`fidelity.subset` must be in (0, 1], got {sub!r}.")
         pick = _section(cfg, "pick", {"rule", "max_macs", "target_macs", "w", "accuracy", "by"})
         rule = pick.setdefault("rule", "best")
         if rule not in PICK_RULES:
@@ -378,6 +385,7 @@ class NASObjective:
         self.seed = int(cfg.study.get("seed", 0))
         self.epochs = int(cfg.fidelity.get("epochs", cfg.train.get("epochs", 10)))
         self.subset = float(cfg.fidelity.get("subset", cfg.train.get("subset", 1.0)))
+        self.resolution = cfg.fidelity.get("resolution")
         self.cost = cfg.objectives[1] if len(cfg.objectives) > 1 else None
         self.need_latency = self.cost == "latency" or "max_latency_ms" in cfg.constraints
 
@@ -416,6 +424,8 @@ class NASObjective:
             seed=self.seed + trial.number,
             threads=int(self.cfg.train.get("threads", 1)),
         )
+        if self.resolution is not None:  # a cheaper proxy: train and rank at low resolution
+            tcfg = tcfg.replace(resolution=int(self.resolution))
         if model is None:
             set_seed(self.seed + trial.number)
             model = build_model(spec)
