@@ -250,6 +250,29 @@ def test_cli_search_resumes_and_export(tmp_path, monkeypatch):
     )
     assert args.func(args) == 0
     assert (tmp_path / "ex" / "model.torchscript.pt").is_file()
+    # from the study: kept weights in OUT/trials, or a retrain with the stored config
+    for target in (out, tmp_path / "ex2"):
+        args = parser.parse_args(
+            [
+                "export",
+                "--storage",
+                db,
+                "--study-name",
+                "cli",
+                "--out",
+                str(target),
+                "--format",
+                "torchscript",
+                "--epochs",
+                "1",
+            ]
+        )
+        assert args.func(args) == 0
+        assert (target / "model.torchscript.pt").is_file()
+    args = parser.parse_args(
+        ["export", "--storage", db, "--study-name", "cli", "--trial", "99", "--out", str(out)]
+    )
+    assert args.func(args) == 2
     bad = tmp_path / "bad.yaml"
     bad.write_text(yaml.safe_dump({"model": {"stages": [{"block": "Warp"}]}}))
     args = parser.parse_args(["search", str(bad), "--out", str(out)])

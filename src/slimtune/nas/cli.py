@@ -39,9 +39,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Build the model of a spec YAML, load its weights and export it; each "
         "export is reloaded and checked to predict the same as PyTorch.",
     )
-    ep.add_argument("spec", help="model spec YAML (e.g. nas_out/model.yaml)")
-    ep.add_argument("--weights", help="state dict (default: the .pt next to the spec)")
-    ep.add_argument("--out", help="output directory (default: the spec's directory)")
+    ep.add_argument("spec", nargs="?", help="model spec YAML (e.g. nas_out/model.yaml)")
+    ep.add_argument("--storage", help="or export from a search study in this database")
+    ep.add_argument("--study-name", dest="study_name", help="the study (default: the only one)")
+    ep.add_argument("--trial", type=int, help="trial number (default: the best score)")
+    ep.add_argument("--epochs", type=int, help="retraining epochs when no weights are kept")
+    ep.add_argument(
+        "--weights",
+        help="state dict (default: the .pt next to the spec, or OUT/trials/trial_N.pt for a study)",
+    )
+    ep.add_argument(
+        "--out", help="output directory (default: the spec's directory; for a study: nas_out)"
+    )
     ep.add_argument(
         "--format",
         dest="formats",
@@ -118,6 +127,14 @@ def cmd_export(args: argparse.Namespace) -> int:
     from slimtune.nas.export import export_model, load_model
     from slimtune.nas.spec import SpecError
 
+    if args.spec is None:
+        if not args.storage:
+            print(
+                "error: give a spec YAML, or --storage (and --study-name) of a search.",
+                file=sys.stderr,
+            )
+            return 2
+        return _export_from_study(args)
     spec = Path(args.spec)
     if not spec.is_file():
         print(f"error: spec file {str(spec)!r} not found.", file=sys.stderr)
@@ -141,6 +158,29 @@ def cmd_export(args: argparse.Namespace) -> int:
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    for k, v in files.items():
+        print(f"{k}: {v}")
+    return 0
+
+
+def _export_from_study(args: argparse.Namespace) -> int:
+    import slimtune as st
+    from slimtune.nas.search import export_trial
+
+    try:
+        study = st.load_study(study_name=args.study_name, storage=args.storage)
+    except Exception as e:  # noqa: BLE001 - any storage problem is a user error here
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    out = Path(args.out or "nas_out")
+    formats = tuple(args.formats or ("torchscript", "onnx"))
+    try:
+        chosen, files = export_trial(study, out, args.trial, args.weights, formats, args.epochs)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    how = "retrained" if chosen.retrained else "kept weights"
+    print(f"trial {chosen.number} ({how}): accuracy {chosen.accuracy:.4f}, {chosen.macs:,} MACs")
     for k, v in files.items():
         print(f"{k}: {v}")
     return 0

@@ -50,6 +50,7 @@ __all__ = [
     "PICK_RULES",
     "Candidate",
     "ConfigError",
+    "export_trial",
     "SearchConfig",
     "SearchResult",
     "load_config",
@@ -531,6 +532,10 @@ def run_search(
         load_if_exists=True,
     )
     n_before = len(study.trials)
+    try:  # kept with the study so that `slimtune export --storage ...` can retrain a trial
+        study.set_user_attr("nas_config", cfg.raw)
+    except (TypeError, ValueError):  # pragma: no cover - a config that is not JSON
+        logger.warning("the config could not be stored with the study (not JSON-serialisable)")
     if n_before:
         logger.info("resuming study %r with %d trials", name, n_before)
     n = n_trials if n_trials is not None else cfg.study.get("n_trials")
@@ -577,6 +582,60 @@ def _retrain(
     model = build_model(spec)
     res = train_model(model, data, tcfg)
     return model, res.accuracy, res.f1
+
+
+def export_trial(
+    study: st.Study,
+    out_dir: str | Path,
+    trial: int | None = None,
+    weights: str | Path | None = None,
+    formats: Sequence[str] = ("torchscript", "onnx"),
+    epochs: int | None = None,
+) -> tuple[Candidate, dict[str, Any]]:
+    """Export a searched model from its study: trial ``trial`` (default: the best score
+    among feasible trained trials). Weights come from ``weights``, else from
+    ``<out_dir>/trials/trial_N.pt`` when the search kept them, else the model is retrained
+    with its recipe (``epochs``, default the search budget) using the config stored in the
+    study."""
+    from slimtune.nas.export import export_model
+
+    cfg_raw = study.user_attrs.get("nas_config")
+    directions = study.directions
+    cands = collect_candidates(study, directions)
+    if trial is None:
+        if not cands:
+            raise ValueError(f"study {study.study_name!r} has no feasible trained trial.")
+        chosen = pick_model(cands, "best")
+    else:
+        match = [c for c in cands if c.number == trial]
+        if not match:
+            raise ValueError(
+                f"trial {trial} is not a complete, feasible, trained trial of "
+                f"{study.study_name!r}; choose one of {[c.number for c in cands]}."
+            )
+        chosen = match[0]
+    out = Path(out_dir)
+    model = build_model(ModelSpec.from_dict(chosen.spec), check=False)
+    w = Path(weights) if weights else out / "trials" / f"trial_{chosen.number}.pt"
+    if w.is_file():
+        import torch
+
+        model.load_state_dict(torch.load(w, map_location="cpu", weights_only=True))
+    elif weights:
+        raise ValueError(f"weights file {str(w)!r} not found.")
+    else:
+        if cfg_raw is None:
+            raise ValueError(
+                "no weights found and the study holds no search config to retrain with; "
+                "pass --weights."
+            )
+        cfg = SearchConfig.from_dict(cfg_raw)
+        data = load_data(cfg.data)
+        ep = epochs or int(cfg.fidelity.get("epochs", 10))
+        model, chosen.accuracy, chosen.f1 = _retrain(cfg, chosen, data, epochs=ep)
+        chosen.retrained = True
+    files = export_model(model.cpu().eval(), out, formats=tuple(formats), stem="model")
+    return chosen, files
 
 
 def _train_config_from(cfg: SearchConfig, values: Mapping[str, Any], **kw: Any) -> TrainConfig:
