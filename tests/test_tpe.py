@@ -397,10 +397,14 @@ def test_many_trials_uses_cached_encoding() -> None:
     t = study.ask()
     for k in dists:
         t.suggest_float(k, 0, 1)
-    assert sampler._enc_n == 400
+    assert len(sampler._prefix.obs_trials) == 400
+    X_first = sampler._prefix._enc[1]
+    assert len(X_first) == 400
+    study.tell(t, 1.0)
     t2 = study.ask()
     t2.suggest_float("x0", 0, 1)
-    assert sampler._enc_n == 400  # nothing re-encoded
+    X_next = sampler._prefix._enc[1]
+    assert len(X_next) == 401 and np.array_equal(X_next[:400], X_first)  # only one new row
 
 
 def _frozen(params, dists, value):

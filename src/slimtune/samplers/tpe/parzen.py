@@ -363,7 +363,12 @@ class ParzenEstimator:
     def log_pdf(self, X: np.ndarray, M: np.ndarray) -> np.ndarray:
         """log density of the mixture at candidates ``X`` (c, d), on their active dims ``M``."""
         S = self.component_log_density(X, M)
-        return logsumexp(S + self.log_w[None, :], axis=1)
+        S += self.log_w[None, :]
+        top = S.max(axis=1, keepdims=True)
+        top = np.where(np.isfinite(top), top, 0.0)
+        np.subtract(S, top, out=S)
+        np.exp(S, out=S)
+        return top[:, 0] + np.log(np.maximum(S.sum(axis=1), _TINY))
 
     def log_pdf_per_dim(self, X: np.ndarray) -> np.ndarray:
         """Univariate mode: per-dimension marginal log densities (c, d).

@@ -75,6 +75,7 @@ class Observations(NamedTuple):
     trials: list[FrozenTrial]
     losses: np.ndarray
     tier: np.ndarray
+    violation: np.ndarray | None = None  # total constraint violation; None: read from trials
 
 
 _SIG_MULT = np.random.default_rng(12345).integers(1, 2**62, size=4096, dtype=np.int64).astype(
@@ -125,6 +126,10 @@ class TPESampler(BaseSampler):
     branch_weight : in conditional spaces, the best ``gamma(n_b)`` observations of every
         branch (set of active parameters) join ``l`` with this weight (0 = off), so that a
         branch is judged by its best configurations, not by its random ones.
+    max_observations : cap on the observations of ``g`` (default 1000): beyond it, the
+        newest half is kept and the older ones are subsampled in proportion to their
+        weights (and re-weighted), so a suggestion costs the same after 1000 or 100,000
+        trials. ``None``: no cap.
     startup : ``"random"`` (default) or ``"sobol"``: how the startup trials are drawn
         (parameters with a user prior are always drawn from it).
     seed : seed of the random stream (reproducible runs).
@@ -163,6 +168,7 @@ class TPESampler(BaseSampler):
         prior_decay: float = 3.0,
         startup: str = "random",
         branch_weight: float = 0.5,
+        max_observations: int | None = 1000,
     ):
         if not isinstance(n_startup_trials, int) or n_startup_trials < 0:
             raise ValueError(
@@ -188,6 +194,13 @@ class TPESampler(BaseSampler):
             raise ValueError(
                 "categorical_smoothing must be >= 0, got "
                 f"categorical_smoothing={categorical_smoothing!r}."
+            )
+        if max_observations is not None and (
+            not isinstance(max_observations, int) or max_observations < 2
+        ):
+            raise ValueError(
+                "max_observations must be an int >= 2 or None, got "
+                f"max_observations={max_observations!r}."
             )
         if startup not in ("random", "sobol"):
             raise ValueError(f"startup={startup!r}: use 'random' or 'sobol'.")
@@ -221,10 +234,14 @@ class TPESampler(BaseSampler):
         self.prior_decay = float(prior_decay)
         self.startup = startup
         self.branch_weight = float(branch_weight)
+        self.max_observations = max_observations
         self._rng = np.random.default_rng(seed)
         self._qmc = QMCSampler(seed=seed) if startup == "sobol" else None
         self._in_startup = False
         self._trials_cache: tuple[int, list[FrozenTrial]] | None = None
+        self._prefix = _Prefix()
+        self._tail: list[FrozenTrial] = []
+        self._fast_prefix = 0
         self._enc_space: dict[str, BaseDistribution] | None = None
         self._encoder: SpaceEncoder | None = None
         self._geom: Geometry | None = None
@@ -240,9 +257,24 @@ class TPESampler(BaseSampler):
             self._qmc.reseed_rng(seed)
 
     def _trials(self, study: Study, trial: FrozenTrial) -> list[FrozenTrial]:
+        """The study's trials but ``trial``; finished ones are cached as an immutable prefix."""
         if self._trials_cache is not None and self._trials_cache[0] == trial.number:
             return self._trials_cache[1]
-        trials = [t for t in study._get_trials_for_sampler() if t.number != trial.number]
+        all_trials = study._get_trials_for_sampler()
+        pf = self._prefix
+        k = len(pf.ids)
+        if k and (len(all_trials) < k or all_trials[k - 1].trial_id != pf.ids[-1]):
+            pf = self._prefix = _Prefix()  # the history changed under us: start again
+            k = 0
+        while k < len(all_trials):
+            t = all_trials[k]
+            if not t.state.is_finished():
+                break
+            pf.add(t)
+            k += 1
+        tail = [t for t in all_trials[k:] if t.number != trial.number]
+        trials = pf.trials + tail
+        self._tail = tail
         self._trials_cache = (trial.number, trials)
         return trials
 
@@ -250,16 +282,17 @@ class TPESampler(BaseSampler):
         self, study: Study, trial: FrozenTrial
     ) -> dict[str, BaseDistribution]:
         self._trials_cache = None
-        trials = self._trials(study, trial)
-        n_done = sum(1 for t in trials if t.state in _DONE)
+        self._trials(study, trial)
+        pf = self._prefix
+        n_done = pf.n_done + sum(1 for t in self._tail if t.state in _DONE)
         self._in_startup = n_done < max(self.n_startup_trials, 1)
         if self._in_startup:
             if self._qmc is not None:
                 space = self._qmc.infer_relative_search_space(study, trial)
                 return {k: v for k, v in space.items() if k not in self.priors}
             return {}
-        space: dict[str, BaseDistribution] = {}
-        for t in trials:
+        space = dict(pf.space)
+        for t in self._tail:
             if t.state in _USED:
                 space.update(t.distributions)
         return {k: v for k, v in sorted(space.items()) if not v.single()}
@@ -300,48 +333,37 @@ class TPESampler(BaseSampler):
         and, with ``constant_liar``, running ones (tier inf). Override to change it."""
         directions = study.directions
         m = len(directions)
+        pf = self._prefix
+        fast = self._trials_cache is not None and trials is self._trials_cache[1]
+        rest = self._tail if fast else trials
         keep: list[FrozenTrial] = []
         rows: list[Sequence[float]] = []
         tiers: list[float] = []
-        worst = [math.inf] * m
-        for t in trials:
-            st = t.state
-            if st == TrialState.COMPLETE and t.values is not None:
+        for t in rest:
+            r = _observe(t, m, self.constant_liar)
+            if r is not None:
                 keep.append(t)
-                rows.append(t.values)
-                tiers.append(0.0)
-            elif st == TrialState.PRUNED:
-                iv = t.intermediate_values
-                if iv:
-                    step = max(iv)
-                    v = iv[step]
-                    v = list(v) if isinstance(v, (list, tuple)) else [v]
-                    if len(v) != m:
-                        v = worst
-                    keep.append(t)
-                    rows.append(v)
-                    tiers.append(1.0 + 1.0 / (1.0 + max(step, 0)))
-                else:
-                    keep.append(t)
-                    rows.append(worst)
-                    tiers.append(2.5)
-            elif st == TrialState.RUNNING and self.constant_liar and t.params:
-                keep.append(t)
-                rows.append(worst)
-                tiers.append(math.inf)
+                rows.append(r[0])
+                tiers.append(r[1])
         losses = np.array(rows, dtype=float).reshape(len(keep), m)
+        tier = np.array(tiers, dtype=float)
+        viol = _violations(keep)
+        if fast and pf.n_obs:
+            P, T, V = pf.arrays(m)
+            keep = pf.obs_trials + keep
+            losses = np.vstack([P, losses])
+            tier = np.concatenate([T, tier])
+            viol = np.concatenate([V, viol])
+            self._fast_prefix = pf.n_obs
+        else:
+            self._fast_prefix = 0
         losses = to_losses(losses, directions)
         losses[~np.isfinite(losses)] = np.inf
-        return Observations(keep, losses, np.array(tiers, dtype=float))
+        return Observations(keep, losses, tier, viol)
 
     # --- split --------------------------------------------------------------------------
     def _violations(self, trials: list[FrozenTrial]) -> np.ndarray:
-        out = np.zeros(len(trials))
-        for i, t in enumerate(trials):
-            c = t.system_attrs.get(CONSTRAINTS_KEY)
-            if c:
-                out[i] = float(np.sum(np.maximum(np.asarray(c, dtype=float), 0.0)))
-        return out
+        return _violations(trials)
 
     def _split(self, obs: Observations) -> tuple[np.ndarray, int]:
         """Boolean mask of the good observations and the number of finished ones."""
@@ -353,14 +375,16 @@ class TPESampler(BaseSampler):
         self._last_order = np.flatnonzero(finished)
         if n_below == 0:
             return below, n
-        viol = self._violations(obs.trials)
+        viol = obs.violation if obs.violation is not None else self._violations(obs.trials)
         infeasible = (viol > 0).astype(float)
         L = obs.losses
         tier = np.where(finished, obs.tier, np.inf)
         if L.shape[1] == 1:
             primary = np.where(infeasible > 0, viol, L[:, 0])
-            order = np.lexsort((primary, np.where(infeasible > 0, 0.0, tier), infeasible,
-                                ~finished))
+            # One group key: finished feasible trials by tier (0 .. 2.5), then infeasible
+            # ones (10), then running ones (inf); within a group the primary value.
+            group = np.where(finished, np.where(infeasible > 0, 10.0, tier), np.inf)
+            order = np.lexsort((primary, group))
             self._last_order = order
             below[order[:n_below]] = True
             return below, n
@@ -411,6 +435,13 @@ class TPESampler(BaseSampler):
             self._enc_A = np.zeros((64, d), dtype=bool)
         enc = self._encoder
         assert enc is not None
+        k = self._fast_prefix
+        if k:
+            Xp, Ap = self._prefix.encoded(enc, k)
+            if len(trials) == k:
+                return Xp, Ap
+            Xt, At = enc.encode([t.internal_params for t in trials[k:]])
+            return np.vstack([Xp, Xt]), np.vstack([Ap, At])
         index = self._enc_index
         idx = np.fromiter((index.get(t.trial_id, -1) for t in trials), dtype=np.int64,
                           count=len(trials))
@@ -477,9 +508,15 @@ class TPESampler(BaseSampler):
             assert self._qmc is not None
             return self._qmc.sample_relative(study, trial, search_space)
         trials = self._trials(study, trial)
+        self._fast_prefix = 0
         obs = self._collect_observations(study, trials)
         if len(obs.trials) == 0:
             return {}
+        k = self._fast_prefix
+        pf_obs = self._prefix.obs_trials
+        if k and (len(obs.trials) < k or obs.trials[0] is not pf_obs[0]
+                  or obs.trials[k - 1] is not pf_obs[k - 1]):
+            self._fast_prefix = 0  # an override changed the observations: no fast path
         below, n_finished = self._split(obs)
         X, A = self._encode(search_space, obs.trials)
         geom = self._geom
@@ -507,8 +544,12 @@ class TPESampler(BaseSampler):
             min_bandwidth=self.min_bandwidth,
             cat_smoothing=self.categorical_smoothing,
         )
+        idx_a = np.flatnonzero(above)
+        cap = self.max_observations
+        if cap is not None and len(idx_a) > cap:
+            idx_a, wa = _subsample(self._rng, idx_a, wa, cap)
         l_est = ParzenEstimator(geom, X[below], A[below], wb, prior_l, **kw)
-        g_est = ParzenEstimator(geom, X[above], A[above], wa, prior_g, **kw)
+        g_est = ParzenEstimator(geom, X[idx_a], A[idx_a], wa, prior_g, **kw)
         c = self.n_ei_candidates
         if self.multivariate:
             Xc, comp = l_est.sample(self._rng, c)
@@ -547,6 +588,102 @@ class MOTPESampler(TPESampler):
     :class:`TPESampler` already splits multi-objective studies by non-domination rank and,
     at the cut, by hypervolume contribution; this subclass only changes the name.
     """
+
+
+def _observe(t: FrozenTrial, m: int, liar: bool) -> tuple[Sequence[float], float] | None:
+    """(loss row, tier) of one trial, or None when it is not an observation."""
+    st = t.state
+    if st == TrialState.COMPLETE and t.values is not None:
+        return t.values, 0.0
+    if st == TrialState.PRUNED:
+        iv = t.intermediate_values
+        if not iv:
+            return [math.inf] * m, 2.5
+        step = max(iv)
+        v = iv[step]
+        v = list(v) if isinstance(v, (list, tuple)) else [v]
+        if len(v) != m:
+            v = [math.inf] * m
+        return v, 1.0 + 1.0 / (1.0 + max(step, 0))
+    if st == TrialState.RUNNING and liar and t.params:
+        return [math.inf] * m, math.inf
+    return None
+
+
+def _violations(trials: Sequence[FrozenTrial]) -> np.ndarray:
+    """Total constraint violation (sum of positive constraint values) of each trial."""
+    out = np.zeros(len(trials))
+    for i, t in enumerate(trials):
+        c = t.system_attrs.get(CONSTRAINTS_KEY)
+        if c:
+            out[i] = float(np.sum(np.maximum(np.asarray(c, dtype=float), 0.0)))
+    return out
+
+
+class _Prefix:
+    """Cache of the leading finished trials of a study (they never change again).
+
+    Holds their union space, their count of complete/pruned trials and, for the default
+    observation collector, their loss rows, tiers, violations and encoded parameters, so
+    that a suggestion costs O(new trials) of Python work instead of O(all trials).
+    """
+
+    def __init__(self) -> None:
+        self.ids: list[int] = []
+        self.trials: list[FrozenTrial] = []
+        self.space: dict[str, BaseDistribution] = {}
+        self.n_done = 0
+        self.obs_trials: list[FrozenTrial] = []
+        self.rows: list[Sequence[float]] = []
+        self.tiers: list[float] = []
+        self.viols: list[float] = []
+        self._arr: tuple[int, np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._enc: tuple[Any, np.ndarray, np.ndarray] | None = None
+
+    @property
+    def n_obs(self) -> int:
+        return len(self.obs_trials)
+
+    def add(self, t: FrozenTrial) -> None:
+        self.ids.append(t.trial_id)
+        self.trials.append(t)
+        if t.state in _USED:
+            self.space.update(t.distributions)
+        if t.state in _DONE:
+            self.n_done += 1
+            if t.state == TrialState.PRUNED or t.values is not None:
+                self.obs_trials.append(t)
+
+    def arrays(self, m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Loss rows (n, m), tiers and violations of the prefix observations."""
+        n = self.n_obs
+        for t in self.obs_trials[len(self.rows):]:
+            r = _observe(t, m, False)
+            assert r is not None
+            self.rows.append(list(r[0]))
+            self.tiers.append(r[1])
+        if len(self.viols) < n:
+            self.viols.extend(_violations(self.obs_trials[len(self.viols):]).tolist())
+        if self._arr is None:
+            self._arr = (0, np.zeros((0, m)), np.zeros(0), np.zeros(0))
+        k, P, T, V = self._arr
+        if k < n:  # append only the new rows
+            P = np.vstack([P, np.array(self.rows[k:], dtype=float).reshape(n - k, m)])
+            T = np.concatenate([T, np.array(self.tiers[k:], dtype=float)])
+            V = np.concatenate([V, np.array(self.viols[k:], dtype=float)])
+            self._arr = (n, P, T, V)
+        return P, T, V
+
+    def encoded(self, enc: SpaceEncoder, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Encoded parameters of the first ``k`` prefix observations (grown incrementally)."""
+        if self._enc is None or self._enc[0] is not enc:
+            self._enc = (enc, np.zeros((0, enc.dim)), np.zeros((0, enc.dim), dtype=bool))
+        _, X, A = self._enc
+        if len(X) < k:
+            Xn, An = enc.encode([t.internal_params for t in self.obs_trials[len(X):k]])
+            X, A = np.vstack([X, Xn]), np.vstack([A, An])
+            self._enc = (enc, X, A)
+        return X[:k], A[:k]
 
 
 _DONE = (TrialState.COMPLETE, TrialState.PRUNED)
@@ -588,6 +725,28 @@ def _parse_priors(priors: Any) -> dict[str, Prior]:
             raise TypeError(f"prior names must be strings, got {name!r}.")
         out[name] = Prior.from_obj(p, name)
     return out
+
+
+def _subsample(
+    rng: np.random.Generator, idx: np.ndarray, w: np.ndarray, cap: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Keep the newest ``cap // 2`` of ``idx`` and a weighted sample of the older ones.
+
+    The sampled old observations share the old ones' total weight equally, so the
+    mixture keeps its balance between old and new observations.
+    """
+    n_new = cap // 2
+    old, w_old = idx[:-n_new], w[:-n_new]
+    m_old = cap - n_new
+    tot = float(w_old.sum())
+    p = w_old / tot if tot > 0 else None
+    # Systematic sampling on the cumulative weights: O(n), low variance.
+    cw = np.cumsum(p) if p is not None else np.arange(1, len(old) + 1) / len(old)
+    u = (rng.random() + np.arange(m_old)) / m_old
+    pick = np.unique(np.minimum(np.searchsorted(cw, u, side="right"), len(old) - 1))
+    m_old = len(pick)
+    new_w = np.concatenate([np.full(m_old, tot / m_old if tot > 0 else 1.0), w[-n_new:]])
+    return np.concatenate([old[pick], idx[-n_new:]]), new_w
 
 
 def _branch_good(
