@@ -76,3 +76,37 @@ def test_delete_and_errors(db, capsys, tmp_path):
     assert "no study named 'nope'" in capsys.readouterr().err
     assert main(["studies", "--storage", f"sqlite:///{tmp_path}/missing.db"]) == 1
     assert "no database" in capsys.readouterr().err
+
+
+def test_report_writes_html_with_figures(db, tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    out = tmp_path / "r.html"
+    assert main(["report", "--storage", db, "--study", "mo", "--out", str(out)]) == 0
+    text = out.read_text()
+    assert "Pareto front" in text and text.count("data:image/png;base64") >= 2
+
+
+def test_worker_runs_trials_from_a_file(tmp_path, capsys):
+    obj = tmp_path / "obj.py"
+    obj.write_text("def f(trial):\n    return trial.suggest_float('x', -1, 1) ** 2\n")
+    url = f"sqlite:///{tmp_path}/w.db"
+    args = [
+        "worker",
+        "--storage",
+        url,
+        "--study",
+        "w",
+        "--objective",
+        f"{obj}:f",
+        "--n-trials",
+        "5",
+        "--sampler",
+        "RandomSampler",
+        "--seed",
+        "0",
+    ]
+    assert main(args) == 0
+    assert main(args) == 0  # a second worker joins the same study
+    assert len(st.load_study(study_name="w", storage=url).trials) == 10
+    assert main(["worker", "--storage", url, "--study", "w", "--objective", "nofile.py:f"]) == 1
+    assert "no file" in capsys.readouterr().err

@@ -188,6 +188,75 @@ def cmd_delete(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    study = _load(args)
+    try:
+        from slimtune.viz import write_report
+    except ImportError as e:  # pragma: no cover - depends on the extra
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    out = write_report(study, args.out or f"{study.study_name}_report.html")
+    print(f"report written to {out}")
+    return 0
+
+
+def _import_objective(spec: str) -> Any:
+    """``package.module:function`` or ``path/to/file.py:function`` -> the function."""
+    import importlib
+    import importlib.util
+
+    if ":" not in spec:
+        raise SystemExit(
+            f"error: --objective {spec!r}: use 'module:function' or 'file.py:function'."
+        )
+    mod_name, func_name = spec.rsplit(":", 1)
+    if mod_name.endswith(".py"):
+        path = os.path.abspath(mod_name)
+        if not os.path.exists(path):
+            raise SystemExit(f"error: --objective: no file {mod_name!r}.")
+        module_spec = importlib.util.spec_from_file_location("_slimtune_objective", path)
+        assert module_spec is not None and module_spec.loader is not None
+        module = importlib.util.module_from_spec(module_spec)
+        sys.modules["_slimtune_objective"] = module
+        module_spec.loader.exec_module(module)
+    else:
+        sys.path.insert(0, os.getcwd())
+        try:
+            module = importlib.import_module(mod_name)
+        except ImportError as e:
+            raise SystemExit(f"error: --objective: cannot import {mod_name!r}: {e}") from None
+    func = getattr(module, func_name, None)
+    if not callable(func):
+        raise SystemExit(f"error: --objective: {mod_name!r} has no function {func_name!r}.")
+    return func
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    """Join a study as one more worker (e.g. on another machine, same database)."""
+    func = _import_objective(args.objective)
+    url = _storage_url(args)
+    storage = st.SQLStorage(url, heartbeat_interval=args.heartbeat) if args.heartbeat else url
+    sampler = None
+    if args.sampler:
+        cls = getattr(st.samplers, args.sampler, None)
+        if cls is None:
+            raise SystemExit(
+                f"error: --sampler {args.sampler!r}: unknown; use one of {st.samplers.__all__}."
+            )
+        sampler = cls(seed=args.seed)
+    study = st.create_study(
+        storage=storage,
+        study_name=args.study_name,
+        sampler=sampler,
+        load_if_exists=True,
+        directions=args.direction or None,
+    )
+    before = len(study.trials)
+    study.optimize(func, n_trials=args.n_trials, timeout=args.timeout, n_jobs=args.n_jobs)
+    print(f"worker ran {len(study.trials) - before} trial(s) in study {study.study_name!r}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="slimtune", description="slimtune: find small models with good hyperparameters."
@@ -223,6 +292,32 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--format", choices=["table", "json"], default="table")
     sp = add("delete", "delete a study and its trials", cmd_delete)
     sp.add_argument("--study-name", "--study", dest="study_name", required=True)
+    sp = add(
+        "report", "write an HTML report with figures (needs matplotlib)", cmd_report, study=True
+    )
+    sp.add_argument("--out", default=None, help="output file (default: NAME_report.html)")
+    sp = add("worker", "run trials of a study from an objective function", cmd_worker)
+    sp.add_argument("--study-name", "--study", dest="study_name", required=True)
+    sp.add_argument(
+        "--objective", required=True, help="'package.module:function' or 'path/file.py:function'"
+    )
+    sp.add_argument("--n-trials", type=int, default=None)
+    sp.add_argument("--timeout", type=float, default=None, help="seconds")
+    sp.add_argument("--n-jobs", type=int, default=1, help="worker processes on this machine")
+    sp.add_argument("--sampler", default=None, help="sampler class name (default: AutoSampler)")
+    sp.add_argument("--seed", type=int, default=None)
+    sp.add_argument(
+        "--direction",
+        action="append",
+        choices=["minimize", "maximize"],
+        help="objective direction(s) when the study is created (repeat for several)",
+    )
+    sp.add_argument(
+        "--heartbeat",
+        type=float,
+        default=None,
+        help="heartbeat interval in seconds (fails trials of dead workers)",
+    )
 
     try:
         from slimtune.nas import cli as nas_cli
