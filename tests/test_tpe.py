@@ -413,3 +413,27 @@ def _frozen(params, dists, value):
         datetime_complete=None, params=params, distributions=dists, user_attrs={},
         system_attrs={}, intermediate_values={}, trial_id=0,
     )
+
+
+def test_sqlite_storage_and_resume(tmp_path) -> None:
+    """Trials read back from SQL (new objects each time) feed the cache the same way."""
+    url = f"sqlite:///{tmp_path / 'tpe.db'}"
+    study = st.create_study(storage=url, study_name="tpe", sampler=TPESampler(seed=0))
+    study.optimize(sphere, n_trials=15)
+    again = st.load_study(study_name="tpe", storage=url)
+    again.sampler = TPESampler(seed=1)
+    again.optimize(sphere, n_trials=10)
+    assert len(again.trials) == 25
+    assert again.best_value < min(t.value for t in again.trials[:10])
+
+
+def test_g_cap_keeps_newest_and_weights() -> None:
+    from slimtune.samplers.tpe.sampler import _subsample
+
+    rng = np.random.default_rng(0)
+    idx = np.arange(5000)
+    w = default_weights(5000)
+    keep, kw = _subsample(rng, idx, w, 1000)
+    assert len(keep) <= 1000 and np.all(np.diff(keep) > 0)
+    assert set(idx[-500:]) <= set(keep)  # the newest half is always kept
+    assert kw.sum() == pytest.approx(w.sum())  # the old ones keep their total weight
