@@ -57,7 +57,13 @@ def test_model_uses_largest_budget_with_enough_observations():
         _manual(study, {1: 0.1, 3: 0.1, 9: 0.3 + i}, state="pruned")
     obs = sampler._collect_observations(study, study.trials)
     assert sampler.last_budget == 9.0
-    assert sorted(obs.losses[:, 0].tolist()) == [0.0, 0.05, 0.3, 1.3]
+    fin = np.isfinite(obs.tier)
+    assert sorted(obs.losses[fin, 0].tolist()) == [0.0, 0.05, 0.3, 1.3]
+    # The six trials stopped at 3 join the bad side (tier inf: not in the split).
+    assert [t.number for t, f in zip(obs.trials, fin) if not f] == list(range(6))
+    paper = BOHBSampler(budgets=[1, 3, 9, 27], min_points_in_model=4, pruned_as_bad=False)
+    obs = paper._collect_observations(study, study.trials)
+    assert [t.number for t in obs.trials] == [6, 7, 8, 9]
 
 
 def test_full_budget_uses_final_values_and_running_trials_are_liars():

@@ -10,9 +10,10 @@ observations it is fitted on change (the ``_collect_observations`` hook). At eac
    Pruned trials count at every budget they reached, so stopped trials inform the model.
 3. The model is fitted on the *largest budget with at least* ``min_points_in_model``
    observations (default: number of parameters + 2); until one has, proposals are random.
-   Trials without an observation at that budget (stopped earlier, or still running below
-   it) are not in the good/bad split; running ones are added to the bad set (constant liar),
-   so parallel workers spread out.
+   Trials without an observation at that budget are not in the good/bad split; those
+   stopped below it join the bad density (``pruned_as_bad=True``, the default: they lost
+   at a lower budget; the paper ignores them) and so do running ones (constant liar, so
+   parallel workers spread out).
 4. A fraction ``random_fraction`` of the proposals is uniform random (as in the paper),
    which keeps the search global when the low budgets mislead.
 
@@ -58,6 +59,9 @@ class BOHBSampler(TPESampler):
         min_points_in_model: observations a budget needs before it is modelled; default
             the number of parameters + 2.
         random_fraction: share of proposals drawn uniformly at random (paper: 1/3).
+        pruned_as_bad: also put trials stopped *below* the modelled budget into the bad
+            set (not counted in the split), as evidence against their region (default; the
+            paper's BOHB, ``False``, ignores them at higher budgets).
         n_ei_candidates: candidates drawn from the good density per proposal.
         gamma: good observations among ``n`` (default :func:`bohb_gamma`).
         seed: seed of the random stream.
@@ -74,6 +78,7 @@ class BOHBSampler(TPESampler):
         *,
         min_points_in_model: int | None = None,
         random_fraction: float = 1.0 / 3.0,
+        pruned_as_bad: bool = True,
         n_ei_candidates: int = 64,
         gamma: Callable[[int], int] | None = None,
         seed: int | None = None,
@@ -104,6 +109,7 @@ class BOHBSampler(TPESampler):
         self.budgets = budgets
         self.min_points_in_model = min_points_in_model
         self.random_fraction = float(random_fraction)
+        self.pruned_as_bad = bool(pruned_as_bad)
         self.last_budget: float | None = None
 
     # --- budgets ------------------------------------------------------------------------
@@ -170,11 +176,14 @@ class BOHBSampler(TPESampler):
             L = to_losses(np.array(rows, dtype=float).reshape(len(rows), m), directions)
             L[~np.isfinite(L)] = np.inf
             tier = np.zeros(len(keep))
-            if self.constant_liar:
-                chosen = set(idx)
+            chosen = set(idx)
+            bad_states = (TrialState.RUNNING,) if self.constant_liar else ()
+            if self.pruned_as_bad:
+                bad_states = (*bad_states, TrialState.PRUNED)
+            if bad_states:
                 run = [
                     t for i, t in enumerate(trials)
-                    if i not in chosen and t.state == TrialState.RUNNING and t.params
+                    if i not in chosen and t.state in bad_states and t.params
                 ]
                 if run:
                     keep = keep + run
