@@ -237,11 +237,9 @@ def optimize_parallel(
     procs = [spawn(i) for i in range(n_jobs)]
     error: tuple[BaseException, str] | None = None
     try:
-        while True:
-            try:
-                kind, payload, tb = results.get(timeout=0.05)
-            except _queue.Empty:
-                kind = None
+
+        def handle(kind: str, payload: Any, tb: str | None) -> None:
+            nonlocal error
             if kind == "done":
                 frozen = storage.get_trial(payload)
                 for cb in callbacks:
@@ -250,12 +248,17 @@ def optimize_parallel(
                     progress.update(frozen)
                 if study._stop_flag:
                     stop.set()
-                continue
-            if kind == "raise":
+            elif kind == "raise":
                 if error is None:
-                    error = (pickle.loads(payload), tb)
+                    error = (pickle.loads(payload), tb or "")
                 stop.set()
+
+        while True:
+            try:
+                handle(*results.get(timeout=0.05))
                 continue
+            except _queue.Empty:
+                pass
             # Nothing new: check for dead workers.
             alive = False
             for i, p in enumerate(procs):
@@ -272,18 +275,9 @@ def optimize_parallel(
                     else:
                         procs[i] = _Dead()
             if not alive:
-                # Drain what the last workers sent.
-                try:
+                try:  # drain what the last workers sent
                     while True:
-                        kind, payload, tb = results.get(timeout=0.05)
-                        if kind == "done":
-                            frozen = storage.get_trial(payload)
-                            for cb in callbacks:
-                                cb(study, frozen)
-                            if progress:
-                                progress.update(frozen)
-                        elif kind == "raise" and error is None:
-                            error = (pickle.loads(payload), tb)
+                        handle(*results.get(timeout=0.05))
                 except _queue.Empty:
                     pass
                 break

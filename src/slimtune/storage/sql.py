@@ -290,6 +290,17 @@ class SQLStorage(BaseStorage):
                 delay = min(delay * 2, 1.0)
         raise RuntimeError("unreachable")  # pragma: no cover
 
+    def _upsert(self, table: sa.Table, keys: dict[str, Any], value_json: str) -> None:
+        """Set ``value_json`` of the row with primary key ``keys`` (update, else insert)."""
+
+        def go(conn: sa.Connection) -> None:
+            cond = [table.c[k] == v for k, v in keys.items()]
+            n = conn.execute(table.update().where(*cond).values(value_json=value_json)).rowcount
+            if n == 0:
+                conn.execute(table.insert().values(**keys, value_json=value_json))
+
+        self._write(go)
+
     def _read(self, fn: Callable[[sa.Connection], T]) -> T:
         with self.engine.connect() as conn, conn.begin():
             return fn(conn)
@@ -354,25 +365,7 @@ class SQLStorage(BaseStorage):
 
     def _set_study_attr(self, study_id: int, kind: str, key: str, value: Any) -> None:
         vj = _dumps(value, f"study {kind} attr {key!r}")
-
-        def go(conn: sa.Connection) -> None:
-            n = conn.execute(
-                study_attrs.update()
-                .where(
-                    study_attrs.c.study_id == study_id,
-                    study_attrs.c.kind == kind,
-                    study_attrs.c.key == key,
-                )
-                .values(value_json=vj)
-            ).rowcount
-            if n == 0:
-                conn.execute(
-                    study_attrs.insert().values(
-                        study_id=study_id, kind=kind, key=key, value_json=vj
-                    )
-                )
-
-        self._write(go)
+        self._upsert(study_attrs, {"study_id": study_id, "kind": kind, "key": key}, vj)
 
     def set_study_user_attr(self, study_id: int, key: str, value: Any) -> None:
         self._set_study_attr(study_id, "user", key, value)
@@ -520,41 +513,11 @@ class SQLStorage(BaseStorage):
 
     def set_trial_intermediate_value(self, trial_id: int, step: int, value: Any) -> None:
         vj = _dumps(value, "intermediate value")
-
-        def go(conn: sa.Connection) -> None:
-            n = conn.execute(
-                trial_values.update()
-                .where(trial_values.c.trial_id == trial_id, trial_values.c.step == int(step))
-                .values(value_json=vj)
-            ).rowcount
-            if n == 0:
-                conn.execute(
-                    trial_values.insert().values(trial_id=trial_id, step=int(step), value_json=vj)
-                )
-
-        self._write(go)
+        self._upsert(trial_values, {"trial_id": trial_id, "step": int(step)}, vj)
 
     def _set_trial_attr(self, trial_id: int, kind: str, key: str, value: Any) -> None:
         vj = _dumps(value, f"{kind} attr {key!r}")
-
-        def go(conn: sa.Connection) -> None:
-            n = conn.execute(
-                trial_attrs.update()
-                .where(
-                    trial_attrs.c.trial_id == trial_id,
-                    trial_attrs.c.kind == kind,
-                    trial_attrs.c.key == key,
-                )
-                .values(value_json=vj)
-            ).rowcount
-            if n == 0:
-                conn.execute(
-                    trial_attrs.insert().values(
-                        trial_id=trial_id, kind=kind, key=key, value_json=vj
-                    )
-                )
-
-        self._write(go)
+        self._upsert(trial_attrs, {"trial_id": trial_id, "kind": kind, "key": key}, vj)
 
     def set_trial_user_attr(self, trial_id: int, key: str, value: Any) -> None:
         self._set_trial_attr(trial_id, "user", key, value)
