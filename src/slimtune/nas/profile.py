@@ -22,7 +22,14 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from slimtune.nas.spec import ModelSpec, build_model, load_spec
 
-__all__ = ["Profile", "count_macs", "count_params", "measure_latency", "profile_spec"]
+__all__ = [
+    "Profile",
+    "count_macs",
+    "count_params",
+    "measure_latency",
+    "profile_spec",
+    "warm_up",
+]
 
 
 def count_params(model: nn.Module, trainable_only: bool = False) -> int:
@@ -51,6 +58,12 @@ def count_macs(model: nn.Module, input_shape: tuple[int, ...], meta: bool = True
     if was_training:
         m.train()
     return int(counter.get_total_flops() // 2)
+
+
+def warm_up() -> None:
+    """Pay FlopCounterMode's one-off start-up cost (seconds: lazy imports) now, e.g. in a
+    parent process before worker processes are forked."""
+    count_macs(nn.Conv2d(1, 1, 1), (1, 1, 1, 1))
 
 
 def _device(model: nn.Module) -> str:

@@ -41,7 +41,7 @@ import yaml
 import slimtune as st
 from slimtune.multiobjective import is_pareto_front, to_losses
 from slimtune.nas.data import Dataset, load_data
-from slimtune.nas.profile import measure_latency, profile_spec
+from slimtune.nas.profile import measure_latency, profile_spec, warm_up
 from slimtune.nas.space import ArchSpace
 from slimtune.nas.spec import ModelSpec, SpecNet, build_model
 from slimtune.nas.train import TrainConfig, set_seed, train_model
@@ -543,6 +543,7 @@ def run_search(
     if n is None and tmo is None:
         n = 20
     objective = NASObjective(cfg, data, arch, out)
+    warm_up()  # once here, not in every worker process
     bar = _SearchProgress(study, n, tmo, cfg, enabled=progress)
     try:
         study.optimize(
