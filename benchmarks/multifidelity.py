@@ -450,7 +450,8 @@ def report(problem: str, seeds: int, budget: int, grid: np.ndarray,
     ax.set_xscale("log")
     ax.set_title(f"{problem}: mean over {seeds} seeds")
     lo = np.nanmin([np.nanmin(c) for c in mean.values()])
-    hi = np.nanpercentile(np.concatenate([c[len(c) // 8:] for c in mean.values()]), 95)
+    q = int(np.searchsorted(grid, budget / 8))  # show every curve from 1/8 of the budget
+    hi = float(np.nanmax([np.nanmax(c[q:]) for c in mean.values()]))
     ax.set_ylim(lo - 0.05 * (hi - lo), hi)
     ax.legend()
     fig.tight_layout()
