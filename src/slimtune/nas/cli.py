@@ -103,6 +103,8 @@ def cmd_search(args: argparse.Namespace) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     console.print(front_table(res.front, res.chosen))
+    if res.chosen is not None and res.chosen.retrained:
+        console.print("(front at search fidelity; the chosen model was retrained, see below)")
     n = len(res.study.trials)
     console.print(
         f"{n} trials in study {res.study.study_name!r}; {len(res.candidates)} "

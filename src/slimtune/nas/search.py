@@ -369,7 +369,7 @@ class SearchResult:
     study: st.Study
     candidates: list[Candidate]
     front: list[Candidate]
-    chosen: Candidate | None
+    chosen: Candidate | None  # with retrained scores when ``retrain.top_k`` > 0
     model: SpecNet | None
     files: dict[str, Any]
     seconds: float
@@ -674,7 +674,7 @@ def _finish(
         rest, top = list(pool), []
         while rest and len(top) < k:
             c = pick_model(rest, rule, **opts)
-            top.append(c)
+            top.append(copy.copy(c))  # the front keeps its search-fidelity scores
             rest.remove(c)
         models = {}
         for c in top:
