@@ -55,7 +55,7 @@ class AutoSampler(BaseSampler):
         seed: int | None = None,
         gp_max_trials: int = 250,
         gp_max_dim: int = 16,
-        gp_max_conditional_fraction: float = 0.75,
+        gp_max_conditional_fraction: float = 0.9,
     ):
         if not isinstance(gp_max_trials, int) or gp_max_trials < 0:
             raise ValueError(f"gp_max_trials must be an int >= 0, got {gp_max_trials!r}.")
