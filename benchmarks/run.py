@@ -227,8 +227,20 @@ def load_baselines(
             }
             cache[keys[name]] = entry
             out[name] = entry
-        path.write_text(json.dumps(cache, indent=1, sort_keys=True))
+        _write_cache(path, {keys[n]: out[n] for n in by})
     return out
+
+
+def _write_cache(path: Path, new: dict[str, Any]) -> None:
+    """Merge ``new`` into the cache file atomically (several runs may share the cache)."""
+    try:
+        cache = json.loads(path.read_text()) if path.exists() else {}
+    except json.JSONDecodeError:
+        cache = {}
+    cache.update(new)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(cache, indent=1, sort_keys=True))
+    os.replace(tmp, path)
 
 
 # --------------------------------------------------------------------------------------
@@ -423,26 +435,41 @@ def render_markdown(
 # --------------------------------------------------------------------------------------
 
 
-def _meta(argv: Sequence[str], seeds: int, scale: float, wall: float) -> dict[str, Any]:
-    versions = []
-    for mod in ("slimtune", "optuna", "hyperopt", "sklearn", "smac"):
-        try:
-            versions.append(f"{mod} {importlib.import_module(mod).__version__}")
-        except Exception:  # noqa: BLE001
-            pass
+def _git_commit() -> str:
+    """HEAD's short hash, with "+dirty" when src/ or benchmarks/ have uncommitted changes."""
+    cwd = Path(__file__).resolve().parent
     try:
         commit = (
             subprocess.run(
                 ["git", "rev-parse", "--short", "HEAD"],
                 capture_output=True,
                 text=True,
-                cwd=Path(__file__).resolve().parent,
+                cwd=cwd,
                 timeout=10,
             ).stdout.strip()
             or "?"
         )
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", "../src", "."],
+            capture_output=True,
+            text=True,
+            cwd=cwd,
+            timeout=10,
+        ).stdout.strip()
     except Exception:  # noqa: BLE001
-        commit = "?"
+        return "?"
+    return commit + ("+dirty" if dirty else "")
+
+
+def _meta(
+    argv: Sequence[str], seeds: int, scale: float, wall: float, commit: str
+) -> dict[str, Any]:
+    versions = []
+    for mod in ("slimtune", "optuna", "hyperopt", "sklearn", "smac"):
+        try:
+            versions.append(f"{mod} {importlib.import_module(mod).__version__}")
+        except Exception:  # noqa: BLE001
+            pass
     return {
         "command": "python -m benchmarks.run " + " ".join(argv),
         "date": _dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
@@ -582,6 +609,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     optimizers = [s for s in _split_specs(args.optimizers) if s]
     problems = [p for p in (args.problems or "").split(",") if p] or None
     t0 = time.perf_counter()
+    commit = _git_commit()  # the code the workers run: they fork from this process
     results, baselines, notes = run_benchmark(
         args.suite,
         optimizers,
@@ -603,7 +631,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 1
     scored = score_results(results, baselines)
-    meta = _meta(argv, args.seeds, args.budget_scale, wall)
+    meta = _meta(argv, args.seeds, args.budget_scale, wall, commit)
     md = render_markdown(args.suite, scored, baselines, meta, notes)
     if args.out:
         out = Path(args.out)
