@@ -169,3 +169,64 @@ def test_union_space_and_inactive_mask():
     j = enc.names.index("momentum")
     sgd = np.array([t.params["optimizer"] == "sgd" for t in study.trials])
     assert (active[:, j] == sgd).all()
+
+
+@hs.composite
+def declarative_spaces(draw):
+    """Random declarative spaces: numbers, categoricals, and conditions on earlier ones."""
+    n = draw(hs.integers(1, 6))
+    spec: dict = {}
+    cats: dict[str, list] = {}
+    for i in range(n):
+        name = f"p{i}"
+        kind = draw(hs.sampled_from(["float", "int", "categorical"]))
+        if kind == "float":
+            log = draw(hs.booleans())
+            lo = draw(hs.floats(0.001, 10)) if log else draw(hs.floats(-10, 10))
+            e: dict = {"type": "float", "low": lo, "high": lo + draw(hs.floats(0, 10))}
+            if log:
+                e["log"] = True
+        elif kind == "int":
+            lo = draw(hs.integers(-20, 20))
+            step = draw(hs.integers(1, 4))
+            e = {"type": "int", "low": lo, "high": lo + step * draw(hs.integers(0, 10))}
+            if step != 1:
+                e["step"] = step
+        else:
+            choices = draw(
+                hs.lists(
+                    hs.one_of(
+                        hs.text("abc", min_size=1, max_size=3), hs.integers(0, 9), hs.booleans()
+                    ),
+                    min_size=1,
+                    max_size=4,
+                    unique_by=lambda c: (type(c).__name__, c),
+                )
+            )
+            e = {"type": "categorical", "choices": choices}
+            cats[name] = choices
+        if cats and draw(hs.booleans()):
+            parent = draw(hs.sampled_from(sorted(cats)))
+            if parent != name:
+                e["when"] = {parent: draw(hs.sampled_from(cats[parent]))}
+        spec[name] = e
+    return spec
+
+
+@given(spec=declarative_spaces(), seed=hs.integers(0, 100))
+@settings(max_examples=60, deadline=None)
+def test_declarative_space_properties(spec, seed):
+    sp = Space.from_dict(spec)
+    # Round trips through dict and YAML keep the space.
+    assert Space.from_dict(sp.to_dict()).to_dict() == sp.to_dict()
+    assert Space.from_yaml(sp.to_yaml()).to_dict() == sp.to_dict()
+    # Sampling gives exactly the active parameters, each inside its distribution.
+    study = st.create_study(sampler=st.samplers.RandomSampler(seed=seed))
+    for _ in range(3):
+        t = study.ask()
+        values = sp.suggest(t)
+        study.tell(t, 0.0)
+        sp.validate(values)
+        assert sp.active_params(values) == values
+        for name in sp.params:
+            assert (name in values) == sp.is_active(name, values)

@@ -259,9 +259,10 @@ class Trial(_SuggestMixin):
                 )
             value = dist.to_external(internal)
         elif dist.single():
-            value = dist.to_external(dist.to_internal(getattr(dist, "low", None)))
             if isinstance(dist, CategoricalDistribution):
                 value = dist.choices[0]
+            else:
+                value = dist.to_external(dist.low)  # type: ignore[attr-defined]
         else:
             if self._relative_params is None:
                 self._init_relative()
