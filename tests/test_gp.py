@@ -310,3 +310,17 @@ def test_large_history_is_subsampled():
     s.optimize(_sphere, n_trials=2)
     assert s.trials[-1].state == TrialState.COMPLETE
     assert s.sampler._hyper_cache  # the model was used, not a fallback
+
+
+def test_a_parameter_appearing_mid_study_is_handled():
+    def objective(trial):
+        x = trial.suggest_float("x", -2, 2)
+        y = trial.suggest_float("y", -2, 2) if trial.number >= 12 else 0.0
+        return (x - 1) ** 2 + (y + 1) ** 2
+
+    s = st.create_study(sampler=GPSampler(seed=4))
+    s.optimize(objective, n_trials=24)
+    assert all(t.state == TrialState.COMPLETE for t in s.trials)
+    assert all("y" in t.params for t in s.trials[12:])
+    # Without y every value is >= 1; the model has learnt to use the new parameter.
+    assert s.best_value < 0.9
