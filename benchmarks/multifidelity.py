@@ -431,6 +431,13 @@ def report(problem: str, seeds: int, budget: int, grid: np.ndarray,
             "budget."
         )
     lines += ["Goals (on the mean curves):", "", *goals, ""]
+    lines += [
+        "Notes: every trial reports each epoch and asks the pruner; the incumbent is the best "
+        "observed configuration at the largest budget reached so far. slimtune rows are "
+        "reproducible; Optuna's HyperbandPruner assigns brackets by a hash of the (random) "
+        "study name, so its row varies between runs by about its standard error.",
+        "",
+    ]
     path = os.path.join(out, f"multifidelity_{problem}.md")
     with open(path, "w") as f:
         f.write("\n".join(lines))
