@@ -440,7 +440,7 @@ def report(problem: str, seeds: int, budget: int, grid: np.ndarray,
     ]
     path = os.path.join(out, f"multifidelity_{problem}.md")
     with open(path, "w") as f:
-        f.write("\n".join(lines))
+        f.write("\n".join(lines).rstrip("\n") + "\n")
     print("\n".join(lines))
     try:
         import matplotlib
