@@ -189,3 +189,26 @@ def test_bohb_several_objectives_with_mo_hyperband():
     study.optimize(obj, n_trials=40)
     assert any(t.system_attrs.get(BUDGET_ATTR) is not None for t in study.trials)
     assert len(study.best_trials) >= 2
+
+
+def test_multifidelity_benchmark_smoke():
+    """The benchmark's learning-curve problem and bookkeeping, at a tiny budget."""
+    import importlib
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root
+    mf = importlib.import_module("benchmarks.multifidelity")
+    prob = mf.LearningCurves(0)
+    hist = mf.run_method("bohb", prob, 0, 400)
+    assert hist[-1][0] >= 400 and all(a[0] <= b[0] for a, b in zip(hist, hist[1:]))
+    assert all(v >= 0.05 for _, v in hist)  # no true value below the problem's floor
+    grid = np.array([1, 200, 400])
+    c = mf.curve_on_grid(hist, grid)
+    assert np.isnan(c[0]) and np.all(np.isfinite(c[1:])) and c[2] <= c[1]
+    # Curves cross: the fastest starter at epoch 1 is not the best at epoch 81.
+    rng = np.random.default_rng(0)
+    ps = [{"lr": 10 ** rng.uniform(-4, 0), "width": int(rng.integers(8, 513)),
+           "wd": 10 ** rng.uniform(-6, 0), "batch": 64, "opt": "sgd"} for _ in range(200)]
+    C = np.array([prob.curve(p) for p in ps])
+    assert np.argmin(C[:, 0]) != np.argmin(C[:, -1])
