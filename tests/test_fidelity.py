@@ -211,3 +211,17 @@ def test_sync_successive_halving_several_objectives():
     front = SyncSuccessiveHalving(study, n_configs=9, budget=Budget(9, 1, 3)).run(train)
     assert isinstance(front, list) and len(front) >= 1
     assert all(t.last_step == 9 for t in front)
+
+
+def test_sync_successive_halving_with_bohb_sampler():
+    from slimtune.samplers.bohb import BUDGET_ATTR, BOHBSampler
+
+    budget = Budget(9, 1, 3)
+    study = st.create_study(sampler=BOHBSampler(budgets=budget.levels(), seed=0,
+                                                random_fraction=0.0))
+    calls: list = []
+    for _ in range(3):  # three rounds of synchronous SH; later rounds use the model
+        SyncSuccessiveHalving(study, n_configs=9, budget=budget).run(_train_factory(calls))
+    used = [t.system_attrs.get(BUDGET_ATTR) for t in study.trials]
+    assert len(study.trials) == 27 and any(b is not None for b in used)
+    assert max(b for b in used if b is not None) >= 3.0
