@@ -437,3 +437,15 @@ def test_g_cap_keeps_newest_and_weights() -> None:
     assert len(keep) <= 1000 and np.all(np.diff(keep) > 0)
     assert set(idx[-500:]) <= set(keep)  # the newest half is always kept
     assert kw.sum() == pytest.approx(w.sum())  # the old ones keep their total weight
+
+
+def test_tie_across_the_cut_is_not_good() -> None:
+    """A plateau of equal losses straddling the cut gives no direction: none of it is good."""
+    sampler = TPESampler(seed=0, gamma=lambda n: 3)
+    L = np.array([[0.5], [0.9], [0.9], [0.9], [0.9], [0.2]])
+    obs = Observations([None] * 6, L, np.zeros(6), np.zeros(6))  # type: ignore[arg-type]
+    below, _ = sampler._split(obs)
+    assert below.tolist() == [True, False, False, False, False, True]
+    L2 = np.array([[0.5], [0.9], [0.7], [0.9], [0.9], [0.2]])
+    below2, _ = sampler._split(Observations([None] * 6, L2, np.zeros(6), np.zeros(6)))
+    assert below2.tolist() == [True, False, True, False, False, True]

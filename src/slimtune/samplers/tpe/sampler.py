@@ -387,6 +387,12 @@ class TPESampler(BaseSampler):
             order = np.lexsort((primary, group))
             self._last_order = order
             below[order[:n_below]] = True
+            if n_below < n:
+                # A tie across the cut (a plateau of equal losses) says nothing about where
+                # to go: the tied trials are all left out of the good set.
+                c, nxt = order[n_below - 1], order[n_below]
+                if group[c] == group[nxt] and primary[c] == primary[nxt]:
+                    below &= ~((group == group[c]) & (primary == primary[c]))
             return below, n
         # Several objectives: non-domination rank within each (feasibility, tier) group.
         rank = np.zeros(n_all)
