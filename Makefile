@@ -24,9 +24,13 @@ demo: venv
 test: venv
 	$(BIN)/python -m pytest tests
 
+# Benchmarks against Optuna / Hyperopt (tens of minutes on 2 cores); tables go to docs/bench/.
 bench: venv
-	$(BIN)/python -m benchmarks.speed
+	$(BIN)/python -m benchmarks.speed --repeat 3 --out docs/bench/speed.md
 	$(BIN)/python -m benchmarks.run --suite synthetic --seeds 5 --jobs 2 --out docs/bench/synthetic.md
+	$(BIN)/python -m benchmarks.multifidelity --problem lc --seeds 5
+	$(BIN)/python -m benchmarks.multifidelity --problem digits --seeds 5
+	$(BIN)/python benchmarks/nas_digits.py
 
 lint: venv
 	$(BIN)/ruff check src tests benchmarks examples
