@@ -449,3 +449,17 @@ def test_tie_across_the_cut_is_not_good() -> None:
     L2 = np.array([[0.5], [0.9], [0.7], [0.9], [0.9], [0.2]])
     below2, _ = sampler._split(Observations([None] * 6, L2, np.zeros(6), np.zeros(6)))
     assert below2.tolist() == [True, False, True, False, False, True]
+
+
+def test_small_grid_is_not_resampled() -> None:
+    """In an all-discrete space, known configurations are not proposed again."""
+
+    def grid(trial: st.Trial) -> float:
+        a = trial.suggest_int("a", 0, 4)
+        b = trial.suggest_categorical("b", ["p", "q", "r"])
+        return abs(a - 2) + (b != "q")
+
+    study = run(TPESampler(seed=0, n_startup_trials=5), grid, 15)
+    configs = [(t.params["a"], t.params["b"]) for t in study.trials[5:]]
+    assert len(set(configs)) == len(configs)
+    assert study.best_value == 0.0

@@ -567,6 +567,9 @@ class TPESampler(BaseSampler):
                 score += (self.prior_decay / max(n_finished, 1)) * prior_l.log_density(
                     geom, Xc, M, strength
                 )
+            dup = _duplicates(geom, Xc, M, X, A)
+            if dup.any() and not dup.all():
+                score = np.where(dup, -np.inf, score)  # do not re-run a known grid point
             best = Xc[int(np.argmax(score))]
         else:
             Xc, _ = l_est.sample(self._rng, c, per_dim=True)
@@ -731,6 +734,24 @@ def _parse_priors(priors: Any) -> dict[str, Prior]:
             raise TypeError(f"prior names must be strings, got {name!r}.")
         out[name] = Prior.from_obj(p, name)
     return out
+
+
+def _duplicates(
+    geom: Geometry, Xc: np.ndarray, M: np.ndarray, X: np.ndarray, A: np.ndarray
+) -> np.ndarray:
+    """Candidates equal to an observation (finished or running) on every active parameter.
+
+    Only candidates whose active parameters are all discrete (ints, steps, choices) can
+    repeat a configuration exactly; in small grids such repeats waste the budget.
+    """
+    cont = geom.cont
+    possible = ~(M & cont[None, :]).any(axis=1)
+    if not possible.any() or len(X) == 0:
+        return np.zeros(len(Xc), dtype=bool)
+    r = np.random.default_rng(7).standard_normal(geom.d) + 3.0
+    hc = np.where(M, Xc + 1.0, 0.0) @ r
+    ho = np.where(A, X + 1.0, 0.0) @ r
+    return possible & np.isin(hc, ho)
 
 
 def _subsample(
