@@ -88,6 +88,9 @@ class RunResult:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["values"] = [v if math.isfinite(v) else None for v in self.values]
+        # microseconds are plenty for times, and keep the raw JSON files small
+        d["suggest_s"] = [round(t, 6) for t in self.suggest_s]
+        d["eval_s"] = [round(t, 6) for t in self.eval_s]
         return d
 
     @classmethod
