@@ -645,7 +645,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             "notes": notes,
             "results": [r.to_dict() for r in results],
         }
-        out.with_suffix(".json").write_text(json.dumps(raw, default=_json_default))
+        out.with_suffix(".json").write_text(
+            json.dumps(raw, default=_json_default, separators=(",", ":"))
+        )
         print(f"wrote {out} and {out.with_suffix('.json')}", file=sys.stderr)
     else:
         print(md)
