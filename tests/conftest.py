@@ -6,8 +6,14 @@ import os
 import uuid
 
 import pytest
+from hypothesis import settings
 
 import slimtune as st
+
+# Property tests explore the same examples on every run (seeded, deterministic CI), and
+# are not timed: the machines are shared and noisy.
+settings.register_profile("slimtune", derandomize=True, deadline=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "slimtune"))
 
 PG_URL = os.environ.get("SLIMTUNE_TEST_POSTGRES_URL")
 

@@ -98,7 +98,7 @@ def test_float_samples_in_bounds_and_json_roundtrip(lo, width, log, use_step, u)
     if log:
         lo, hi = abs(lo) + 1e-3, abs(lo) + 1e-3 + width
         use_step = False
-    step = (width / 7 if width > 0 else None) if use_step else None
+    step = width / 7 if use_step and width / 7 > 1e-9 else None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         d = FloatDistribution(lo, hi, log=log, step=step)

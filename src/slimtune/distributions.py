@@ -130,7 +130,9 @@ class FloatDistribution(BaseDistribution):
             return False
         if self.step is not None:
             k = (v - self.low) / self.step
-            return abs(k - round(k)) < 1e-6
+            # Float rounding of v and low, measured in steps, plus a small absolute slack.
+            tol = 1e-6 + 8 * np.finfo(float).eps * max(abs(v), abs(self.low)) / self.step
+            return abs(k - round(k)) < tol
         return True
 
     def single(self) -> bool:
