@@ -194,12 +194,11 @@ def _safe_eval(problem: Problem, params: dict[str, Any]) -> tuple[float, float]:
 # ======================================================================================
 
 
-def _slimtune_loop(
-    problem: Problem, n_trials: int, sampler: Any, name: str, seed: int, storage: Any = None
+def _ask_tell_loop(
+    study: Any, fail_state: Any, problem: Problem, n_trials: int, name: str, seed: int
 ) -> RunResult:
-    import slimtune as st
-
-    study = st.create_study(sampler=sampler, storage=storage, direction="minimize")
+    """Run ``n_trials`` ask/suggest/tell rounds on a slimtune or Optuna study (same API),
+    timing the optimizer apart from the objective."""
     values, sug, ev = [], [], []
     for _ in range(n_trials):
         t0 = time.perf_counter()
@@ -211,12 +210,21 @@ def _slimtune_loop(
         if math.isfinite(v):
             study.tell(trial, v)
         else:
-            study.tell(trial, state=st.TrialState.FAIL)
+            study.tell(trial, state=fail_state)
         t3 = time.perf_counter()
         values.append(v)
         sug.append((t1 - t0) + (t3 - t2))
         ev.append(dt)
     return RunResult(problem.name, name, seed, values, sug, ev)
+
+
+def _slimtune_loop(
+    problem: Problem, n_trials: int, sampler: Any, name: str, seed: int, storage: Any = None
+) -> RunResult:
+    import slimtune as st
+
+    study = st.create_study(sampler=sampler, storage=storage, direction="minimize")
+    return _ask_tell_loop(study, st.TrialState.FAIL, problem, n_trials, name, seed)
 
 
 def register_slimtune_sampler(name: str, make: Callable[..., Any]) -> None:
@@ -281,23 +289,9 @@ def register_optuna_sampler(name: str, make: Callable[..., Any]) -> None:
         except (ImportError, AttributeError) as e:
             raise Unavailable(f"{name}: {type(e).__name__}: {e}") from None
         study = optuna.create_study(sampler=sampler, direction="minimize")
-        values, sug, ev = [], [], []
-        for _ in range(n_trials):
-            t0 = time.perf_counter()
-            trial = study.ask()
-            params = problem.suggest(trial)
-            t1 = time.perf_counter()
-            v, dt = _safe_eval(problem, params)
-            t2 = time.perf_counter()
-            if math.isfinite(v):
-                study.tell(trial, v)
-            else:
-                study.tell(trial, state=optuna.trial.TrialState.FAIL)
-            t3 = time.perf_counter()
-            values.append(v)
-            sug.append((t1 - t0) + (t3 - t2))
-            ev.append(dt)
-        return RunResult(problem.name, name, seed, values, sug, ev)
+        return _ask_tell_loop(
+            study, optuna.trial.TrialState.FAIL, problem, n_trials, name, seed
+        )
 
 
 def _optuna_gp(optuna: Any, seed: int, **kw: Any) -> Any:

@@ -350,28 +350,30 @@ class Ghost(nn.Module):
         return x + y if self.use_res else y
 
 
-class MaxPool(nn.Module):
+class _Pool(nn.Module):
+    """``k x k`` pooling with stride ``s`` (default ``k``); channels unchanged."""
+
+    pool_cls: type[nn.Module]
+
+    def __init__(self, c1: int, k: int = 2, s: int | None = None):
+        super().__init__()
+        self.c2 = c1
+        self.pool = self.pool_cls(k, s or k, ceil_mode=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.pool(x)
+
+
+class MaxPool(_Pool):
     """``k x k`` max pooling with stride ``s`` (default ``k``); channels unchanged."""
 
-    def __init__(self, c1: int, k: int = 2, s: int | None = None):
-        super().__init__()
-        self.c2 = c1
-        self.pool = nn.MaxPool2d(k, s or k, ceil_mode=True)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.pool(x)
+    pool_cls = nn.MaxPool2d
 
 
-class AvgPool(nn.Module):
+class AvgPool(_Pool):
     """``k x k`` average pooling with stride ``s`` (default ``k``); channels unchanged."""
 
-    def __init__(self, c1: int, k: int = 2, s: int | None = None):
-        super().__init__()
-        self.c2 = c1
-        self.pool = nn.AvgPool2d(k, s or k, ceil_mode=True)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.pool(x)
+    pool_cls = nn.AvgPool2d
 
 
 class Classify(nn.Module):
