@@ -88,6 +88,8 @@ def test_validation_messages() -> None:
         TPESampler(gamma=3)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="priors"):
         TPESampler(priors=[1, 2])
+    with pytest.raises(ValueError, match="marginal_weight"):
+        TPESampler(marginal_weight=-1.0)
 
 
 def test_default_gamma_and_weights() -> None:
@@ -122,6 +124,46 @@ def test_parzen_densities_normalise() -> None:
     M = np.ones_like(G, dtype=bool)
     total = np.exp(est.log_pdf(G, M)).sum() / 2000
     assert total == pytest.approx(1.0, rel=1e-3)
+
+
+@pytest.mark.parametrize(
+    "dist",
+    [
+        st.FloatDistribution(0, 1),
+        st.IntDistribution(1, 7),
+        st.CategoricalDistribution(list("pqrs")),
+    ],
+)
+def test_per_dim_marginals_equal_the_joint_in_one_dimension(dist) -> None:
+    """The marginal score (used with ``marginal_weight``) is the joint density in 1-d."""
+    geom = _geom({"a": dist})
+    rng = np.random.default_rng(1)
+    est = ParzenEstimator(geom, np.zeros((0, 1)), np.zeros((0, 1), bool), np.zeros(0),
+                          PriorModel.flat(geom), 1.0)
+    X, _ = est.sample(rng, 12)
+    est = ParzenEstimator(geom, X, np.ones_like(X, bool), rng.random(12) + 0.1,
+                          PriorModel.flat(geom), 1.0, bandwidth="neighbor", min_bandwidth=0.01)
+    C, _ = est.sample(rng, 30)
+    M = np.ones_like(C, dtype=bool)
+    np.testing.assert_allclose(est.log_pdf_per_dim(C)[:, 0], est.log_pdf(C, M), rtol=1e-9)
+
+
+def test_marginal_weight_enters_the_score(monkeypatch) -> None:
+    calls = []
+    orig = ParzenEstimator.log_pdf_per_dim
+
+    def spy(self, X):
+        calls.append(len(X))
+        return orig(self, X)
+
+    monkeypatch.setattr(ParzenEstimator, "log_pdf_per_dim", spy)
+    run(TPESampler(seed=0, marginal_weight=0.0), sphere, 15)
+    assert calls == []
+    a = run(TPESampler(seed=0), sphere, 15)  # default 0.5
+    assert len(calls) == 2 * 5  # l and g for each of the 5 model-based suggestions
+    b = run(TPESampler(seed=0, marginal_weight=0.0), sphere, 15)
+    assert [t.params for t in a.trials][:10] == [t.params for t in b.trials][:10]
+    assert [t.params for t in a.trials] != [t.params for t in b.trials]
 
 
 def test_parzen_inactive_dims_are_neutral() -> None:

@@ -130,6 +130,10 @@ class TPESampler(BaseSampler):
         newest half is kept and the older ones are subsampled in proportion to their
         weights (and re-weighted), so a suggestion costs the same after 1000 or 100,000
         trials. ``None``: no cap.
+    marginal_weight : multivariate mode: weight ``w`` of the per-parameter density ratios
+        in the score, ``log l(x)/g(x) + w * sum_j log l_j(x_j)/g_j(x_j)`` (active parameters
+        only). With few good trials the joint ratio alone can lock onto a spurious
+        combination; the marginals keep each parameter's own evidence in view. 0: joint only.
     startup : ``"random"`` (default) or ``"sobol"``: how the startup trials are drawn
         (parameters with a user prior are always drawn from it).
     seed : seed of the random stream (reproducible runs).
@@ -169,6 +173,7 @@ class TPESampler(BaseSampler):
         startup: str = "random",
         branch_weight: float = 0.5,
         max_observations: int | None = 1000,
+        marginal_weight: float = 0.5,
     ):
         if not isinstance(n_startup_trials, int) or n_startup_trials < 0:
             raise ValueError(
@@ -204,6 +209,10 @@ class TPESampler(BaseSampler):
             )
         if startup not in ("random", "sobol"):
             raise ValueError(f"startup={startup!r}: use 'random' or 'sobol'.")
+        if not (0 <= marginal_weight < math.inf):
+            raise ValueError(
+                f"marginal_weight must be >= 0, got marginal_weight={marginal_weight!r}."
+            )
         if prior_decay < 0:
             raise ValueError(f"prior_decay must be >= 0, got prior_decay={prior_decay!r}.")
         gamma = _gamma_from(gamma)
@@ -235,6 +244,7 @@ class TPESampler(BaseSampler):
         self.startup = startup
         self.branch_weight = float(branch_weight)
         self.max_observations = max_observations
+        self.marginal_weight = float(marginal_weight)
         self._rng = np.random.default_rng(seed)
         self._qmc = QMCSampler(seed=seed) if startup == "sobol" else None
         self._in_startup = False
@@ -563,6 +573,9 @@ class TPESampler(BaseSampler):
             if not A.all():
                 M = _infer_masks(geom, Xc, M, X, A)
             score = l_est.log_pdf(Xc, M) - g_est.log_pdf(Xc, M)
+            if self.marginal_weight > 0:
+                S = l_est.log_pdf_per_dim(Xc) - g_est.log_pdf_per_dim(Xc)
+                score = score + self.marginal_weight * np.where(M, S, 0.0).sum(axis=1)
             if strength.any():
                 score += (self.prior_decay / max(n_finished, 1)) * prior_l.log_density(
                     geom, Xc, M, strength
