@@ -330,3 +330,21 @@ def test_inf_in_intermediate_and_values_roundtrip(tmp_path):
     assert (
         back.intermediate_values[0][1] == math.inf or back.intermediate_values[0][1] == "Infinity"
     )
+
+
+def test_progress_bar_advances_once_per_trial(monkeypatch) -> None:
+    import io
+    import sys
+
+    from slimtune import _progress
+
+    class TTY(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    infos: list[str] = []
+    monkeypatch.setattr(sys, "stderr", TTY())
+    monkeypatch.setattr(_progress.ProgressBar, "advance", lambda self, info="": infos.append(info))
+    study = st.create_study(sampler=st.samplers.RandomSampler(seed=0))
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=4, show_progress_bar=True)
+    assert len(infos) == 4 and all(i.startswith("best: ") for i in infos)

@@ -533,23 +533,11 @@ class _Progress:
     def __init__(self, study: Study, n_trials: int | None, timeout: float | None):
         import sys
 
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+        from slimtune._progress import ProgressBar
 
         self.study = study
         self.enabled = sys.stderr.isatty()
-        self._p = None
-        if not self.enabled:
-            return
-        self._p = Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            TextColumn("{task.completed}/{task.total}"),
-            TimeElapsedColumn(),
-            TextColumn("{task.fields[best]}"),
-            transient=False,
-        )
-        self._p.start()
-        self._task = self._p.add_task(study.study_name, total=n_trials, best="")
+        self._p = ProgressBar(study.study_name, n_trials) if self.enabled else None
 
     def update(self, frozen: FrozenTrial) -> None:
         if self._p is None:
@@ -562,11 +550,11 @@ class _Progress:
                 best = f"best: {self.study.best_value:.6g}"
         except ValueError:
             pass
-        self._p.update(self._task, advance=1, best=best)
+        self._p.advance(best)
 
     def close(self) -> None:
         if self._p is not None:
-            self._p.stop()
+            self._p.close()
 
 
 # --- module-level functions -----------------------------------------------------------

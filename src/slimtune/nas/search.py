@@ -818,20 +818,10 @@ class _SearchProgress:
         self._p = None
         self.best = -math.inf
         self.front = 0
-        if not self.enabled:
-            return
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+        if self.enabled:
+            from slimtune._progress import ProgressBar
 
-        self._p = Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            TextColumn("{task.completed}/{task.total}"),
-            TimeElapsedColumn(),
-            TextColumn("{task.fields[info]}"),
-            transient=False,
-        )
-        self._p.start()
-        self._task = self._p.add_task(f"search {study.study_name}", total=n, info="")
+            self._p = ProgressBar(f"search {study.study_name}", n)
 
     def update(self, study: st.Study, frozen: st.FrozenTrial) -> None:
         ua = frozen.user_attrs
@@ -840,7 +830,7 @@ class _SearchProgress:
         self.front = len(study.best_trials)
         info = f"best {self.cfg.objectives[0]} {self.best:.4f} | front {self.front}"
         if self._p is not None:
-            self._p.update(self._task, advance=1, info=info)
+            self._p.advance(info)
         else:
             logger.info(
                 "trial %d %s macs=%s %s",
@@ -852,4 +842,4 @@ class _SearchProgress:
 
     def close(self) -> None:
         if self._p is not None:
-            self._p.stop()
+            self._p.close()
