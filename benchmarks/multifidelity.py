@@ -437,8 +437,10 @@ def report(problem: str, seeds: int, budget: int, grid: np.ndarray,
         cells = []
         for i in idx:
             col = c[:, i]
-            se = np.nanstd(col) / math.sqrt(max(np.sum(~np.isnan(col)), 1))
-            cells.append(f"{np.nanmean(col):.4f} ± {se:.4f}")
+            with warnings.catch_warnings():  # a column before any trial ended is all NaN
+                warnings.simplefilter("ignore", RuntimeWarning)
+                se = np.nanstd(col) / math.sqrt(max(np.sum(~np.isnan(col)), 1))
+                cells.append(f"{np.nanmean(col):.4f} ± {se:.4f}")
         lines.append(f"| {m} | " + " | ".join(cells) + f" | {secs[m]:.0f} |")
     lines += ["", "wall s: the run times of all seeds added up (CPU seconds of the method, "
               "including the problem's own training)."]
