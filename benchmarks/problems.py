@@ -550,6 +550,7 @@ def _make_model(model: str, p: Mapping[str, Any], clf: bool) -> Any:
             penalty=p["penalty"],
             solver="liblinear",
             tol=p["tol"],
+            random_state=0,  # liblinear shuffles; without a seed the CV error is not repeatable
         )
     if model == "lasso":
         return linear_model.Lasso(

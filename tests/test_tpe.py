@@ -145,7 +145,7 @@ def test_per_dim_marginals_equal_the_joint_in_one_dimension(dist) -> None:
                           PriorModel.flat(geom), 1.0, bandwidth="neighbor", min_bandwidth=0.01)
     C, _ = est.sample(rng, 30)
     M = np.ones_like(C, dtype=bool)
-    np.testing.assert_allclose(est.log_pdf_per_dim(C)[:, 0], est.log_pdf(C, M), rtol=1e-9)
+    np.testing.assert_allclose(est.log_pdf_per_dim(C)[:, 0], est.log_pdf(C, M), atol=1e-5)
 
 
 def test_marginal_weight_enters_the_score(monkeypatch) -> None:
