@@ -364,14 +364,11 @@ class ParzenEstimator:
         """log density of the mixture at candidates ``X`` (c, d), on their active dims ``M``."""
         S = self.component_log_density(X, M)
         S += self.log_w[None, :]
-        top = S.max(axis=1, keepdims=True)
-        top = np.where(np.isfinite(top), top, 0.0)
-        np.subtract(S, top, out=S)
-        np.exp(S, out=S)
-        return top[:, 0] + np.log(np.maximum(S.sum(axis=1), _TINY))
+        return _lse(S, axis=1)
 
     def log_pdf_per_dim(self, X: np.ndarray) -> np.ndarray:
-        """Univariate mode: per-dimension marginal log densities (c, d).
+        """Per-dimension marginal log densities (c, d): the model of the univariate mode and
+        the marginal term of ``TPESampler(marginal_weight=...)``.
 
         Dimension ``j``'s marginal mixes only the components active in ``j`` (and the prior).
         """
@@ -391,30 +388,25 @@ class ParzenEstimator:
             x = X[:, j].T.astype(f4)[:, :, None]
             At, Bt = self.A.T.astype(f4)[:, None, :], self.B.T.astype(f4)[:, None, :]
             Ct = (self.C + logw[:, j]).T.astype(f4)[:, None, :]
-            lk = (At * x + Bt) * x + Ct
-            top = lk.max(axis=2, keepdims=True)
-            top = np.where(np.isfinite(top), top, 0.0)
-            np.subtract(lk, top, out=lk)
-            np.exp(lk, out=lk)
-            out[:, j] = (top[:, :, 0] + np.log(np.maximum(lk.sum(axis=2), _TINY))).T
+            out[:, j] = _lse((At * x + Bt) * x + Ct, axis=2).T
         j = g.disc_idx
         if len(j):
             a, b = g.cells(X)
             mu, s = self.d_mu[None], self.d_sigma[None]
             mass = ndtr((b[:, None] - mu) / s) - ndtr((a[:, None] - mu) / s)
             lk = np.log(np.maximum(mass, _TINY)) + (logw[:, j] - self.d_logz)[None]
-            out[:, j] = _lse_axis1(lk)
+            out[:, j] = _lse(lk, axis=1)
         for k, jj in enumerate(g.cat_idx):
             idx = g.cat_offsets[k] + X[:, jj].astype(np.int64)
             lk = self.T[:, idx].T + logw[None, :, jj]  # (c, n1)
-            out[:, jj] = _lse_axis1(lk[:, :, None])[:, 0]
+            out[:, jj] = _lse(lk, axis=1)
         return out
 
 
-def _lse_axis1(L: np.ndarray) -> np.ndarray:
-    """``log(sum(exp(L), axis=1))`` of a (c, n, k) array, in place (faster than SciPy's)."""
-    top = L.max(axis=1, keepdims=True)
+def _lse(L: np.ndarray, axis: int) -> np.ndarray:
+    """``log(sum(exp(L), axis))``, overwriting ``L`` (faster than SciPy's ``logsumexp``)."""
+    top = L.max(axis=axis, keepdims=True)
     top = np.where(np.isfinite(top), top, 0.0)
     np.subtract(L, top, out=L)
     np.exp(L, out=L)
-    return top[:, 0, :] + np.log(np.maximum(L.sum(axis=1), _TINY))
+    return np.squeeze(top, axis=axis) + np.log(np.maximum(L.sum(axis=axis), _TINY))
