@@ -320,8 +320,13 @@ def run_method(method: str, problem: Any, seed: int, budget: int) -> list[tuple[
                                     pruner=pruner, study_name=f"mf-{method}-{seed}")
         obj = make_objective(problem, tracker, optuna.TrialPruned)
     else:
+        from benchmarks.optimizers import parse_spec
+
+        method, opts = parse_spec(method)  # "bohb[random_fraction=0.15]": sampler options
+        if opts and method not in ("random", "bohb", "bohb-paper"):
+            raise ValueError(f"method {method!r} takes no options (only random and bohb do).")
         if method == "random":
-            kw: dict[str, Any] = {"sampler": st.samplers.RandomSampler(seed=seed)}
+            kw: dict[str, Any] = {"sampler": st.samplers.RandomSampler(seed=seed, **opts)}
         elif method == "asha":
             kw = st.presets.asha(1, MAX_EPOCHS, 3, seed=seed)
         elif method == "asha-r3":
@@ -331,9 +336,9 @@ def run_method(method: str, problem: Any, seed: int, budget: int) -> list[tuple[
         elif method == "hyperband":
             kw = st.presets.hyperband(1, MAX_EPOCHS, 3, seed=seed)
         elif method == "bohb":
-            kw = st.presets.bohb(1, MAX_EPOCHS, 3, seed=seed)
+            kw = st.presets.bohb(1, MAX_EPOCHS, 3, seed=seed, **opts)
         elif method == "bohb-paper":
-            kw = st.presets.bohb(1, MAX_EPOCHS, 3, seed=seed, pruned_as_bad=False)
+            kw = st.presets.bohb(1, MAX_EPOCHS, 3, seed=seed, pruned_as_bad=False, **opts)
         else:
             raise ValueError(f"unknown method {method!r}; choose from {METHODS}.")
         study = st.create_study(**kw)
@@ -390,7 +395,9 @@ def main(argv: list[str] | None = None) -> None:
     _one_thread()
     logging.getLogger("slimtune").setLevel(logging.WARNING)
     budget = args.budget or (MAX_EPOCHS * (50 if args.problem == "lc" else 30))
-    methods = args.methods.split(",")
+    from benchmarks.run import _split_specs
+
+    methods = _split_specs(args.methods)
     grid = np.unique(np.linspace(1, budget, 200).astype(int))
     curves: dict[str, np.ndarray] = {}
     secs: dict[str, float] = {}

@@ -237,3 +237,20 @@ def test_multifidelity_benchmark_is_reproducible_and_reports_its_command(tmp_pat
         tables.append([ln.rsplit("|", 2)[0] for ln in text.splitlines()
                        if ln.startswith("| random") or ln.startswith("| asha-r9")])
     assert len(tables[0]) == 2 and tables[0] == tables[1]  # the same, wall times aside
+
+
+def test_multifidelity_benchmark_method_options():
+    """``bohb[key=value]`` passes sampler options; methods without options refuse them."""
+    import importlib
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root
+    mf = importlib.import_module("benchmarks.multifidelity")
+    a = mf.run_method("bohb[random_fraction=1.0]", mf.LearningCurves(0), 0, 600)
+    b = mf.run_method("bohb", mf.LearningCurves(0), 0, 600)
+    assert a != b
+    with pytest.raises(ValueError, match="random_fraction"):  # reaches the sampler
+        mf.run_method("bohb[random_fraction=2.0]", mf.LearningCurves(0), 0, 100)
+    with pytest.raises(ValueError, match="takes no options"):
+        mf.run_method("asha[x=1]", mf.LearningCurves(0), 0, 100)
