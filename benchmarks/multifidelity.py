@@ -452,29 +452,33 @@ def report(problem: str, seeds: int, budget: int, grid: np.ndarray,
     lines += ["", "wall s: the run times of all seeds added up (CPU seconds of the method, "
               "including the problem's own training)."]
     lines.append("")
+    def reach(method: str, ref: str) -> tuple[float, float, float] | None:
+        """(ref's final mean, epochs until ``method`` reaches it, method's final mean)."""
+        if method not in mean or ref not in mean:
+            return None
+        tgt = mean[ref][-1]
+        return tgt, first_reach(grid, mean[method], tgt), mean[method][-1]
+
     goals = []
-    if "bohb" in mean and "optuna-tpe-hb" in mean:
-        tgt = mean["optuna-tpe-hb"][-1]
-        r = first_reach(grid, mean["bohb"], tgt)
+    if (g := reach("bohb", "optuna-tpe-hb")) is not None:
+        tgt, r, end = g
         goals.append(
             f"- BOHB reaches Optuna TPE+Hyperband's final mean ({tgt:.4f}) after {r:g} epochs "
             f"= {r / budget:.2f} of the budget (goal <= 0.5); BOHB ends at "
-            f"{mean['bohb'][-1]:.4f} (goal: below {tgt:.4f})."
+            f"{end:.4f} (goal: below {tgt:.4f})."
         )
-    if "asha" in mean and "random" in mean:
-        tgt = mean["random"][-1]
-        r = first_reach(grid, mean["asha"], tgt)
+    if (g := reach("asha", "random")) is not None:
+        tgt, r, _ = g
         goals.append(
             f"- ASHA (random sampling) reaches random search's final mean ({tgt:.4f}) after "
             f"{r:g} epochs = {r / budget:.2f} of the budget (goal <= 0.25)."
         )
     for name, what in (("asha-r3", "min_resource=3"), ("asha-r9", "min_resource=9, rf=4")):
-        if name in mean and "random" in mean:
-            tgt = mean["random"][-1]
-            r = first_reach(grid, mean[name], tgt)
+        if (g := reach(name, "random")) is not None:
+            _, r, end = g
             goals.append(
                 f"- ASHA with {what} reaches it after {r:g} epochs = {r / budget:.2f} of the "
-                f"budget; it ends at {mean[name][-1]:.4f}."
+                f"budget; it ends at {end:.4f}."
             )
     lines += ["Goals (on the mean curves):", "", *goals, ""]
     lines += [

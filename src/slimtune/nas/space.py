@@ -32,7 +32,7 @@ stage are conditional on its block (only sampled where the block uses them).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import slimtune as st
@@ -112,14 +112,7 @@ class ArchSpace:
             ("stem", _STEM_KEYS, {"c2": 16, "k": 3, "s": 1, "act": "relu"}),
             ("head", _HEAD_KEYS, {"c2": 0, "act": "relu", "dropout": 0.0, "hidden": 0}),
         ):
-            sec = model.get(section) or {}
-            if not isinstance(sec, Mapping):
-                raise ValueError(f"model.{section} must be a mapping with keys {list(keys)}.")
-            bad = set(sec) - set(keys)
-            if bad:
-                raise ValueError(
-                    f"model.{section}: unknown key(s) {sorted(bad)}; allowed: {list(keys)}."
-                )
+            sec = _checked_mapping(model.get(section) or {}, f"model.{section}", keys)
             for k in keys:
                 self._option(
                     f"{section}_{k}", sec.get(k, defaults[k]), decl, f"model.{section}.{k}"
@@ -180,13 +173,7 @@ class ArchSpace:
 
     def _add_stage(self, i: int, stage: Any, decl: dict[str, Any]) -> None:
         where = f"model.stages[{i}]"
-        if not isinstance(stage, Mapping):
-            raise ValueError(f"{where}: a stage must be a mapping with keys {list(STAGE_KEYS)}.")
-        unknown = set(stage) - set(STAGE_KEYS)
-        if unknown:
-            raise ValueError(
-                f"{where}: unknown key(s) {sorted(unknown)}; allowed: {list(STAGE_KEYS)}."
-            )
+        stage = _checked_mapping(stage, where, STAGE_KEYS)
         raw = stage.get("block", "InvertedResidual")
         choices = (
             raw
@@ -285,3 +272,14 @@ class ArchSpace:
             kw["resolution"] = int(v["resolution"])
         kw.update(override)
         return TrainConfig(**kw)
+
+
+def _checked_mapping(obj: Any, where: str, keys: Collection[str]) -> Mapping[str, Any]:
+    """``obj`` if it is a mapping whose keys are all in ``keys``; else a ValueError naming
+    ``where`` and the allowed keys."""
+    if not isinstance(obj, Mapping):
+        raise ValueError(f"{where} must be a mapping with keys {list(keys)}.")
+    bad = set(obj) - set(keys)
+    if bad:
+        raise ValueError(f"{where}: unknown key(s) {sorted(bad)}; allowed: {list(keys)}.")
+    return obj
