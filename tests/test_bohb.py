@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 import slimtune as st
-from slimtune.samplers.bohb import BUDGET_ATTR, BOHBSampler
+from slimtune import keys
+from slimtune.samplers.bohb import BOHBSampler
 
 MAX = 27
 
@@ -128,7 +129,7 @@ def test_reproducible_with_a_seed():
 def test_model_is_used_and_records_its_budget():
     study = st.create_study(**st.presets.bohb(1, MAX, 3, seed=0, random_fraction=0.0))
     study.optimize(_objective, n_trials=60)
-    budgets = [t.system_attrs.get(BUDGET_ATTR) for t in study.trials]
+    budgets = [t.system_attrs.get(keys.BOHB_BUDGET) for t in study.trials]
     used = [b for b in budgets if b is not None]
     assert len(used) >= 40
     assert set(used) <= {1.0, 3.0, 9.0, 27.0}
@@ -187,7 +188,7 @@ def test_bohb_several_objectives_with_mo_hyperband():
         return _curve(x, y, 9), cost
 
     study.optimize(obj, n_trials=40)
-    assert any(t.system_attrs.get(BUDGET_ATTR) is not None for t in study.trials)
+    assert any(t.system_attrs.get(keys.BOHB_BUDGET) is not None for t in study.trials)
     assert len(study.best_trials) >= 2
 
 

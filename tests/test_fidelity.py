@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import slimtune as st
+from slimtune import keys
 from slimtune.fidelity import (
     Budget,
     DirectoryCheckpoints,
@@ -214,7 +215,7 @@ def test_sync_successive_halving_several_objectives():
 
 
 def test_sync_successive_halving_with_bohb_sampler():
-    from slimtune.samplers.bohb import BUDGET_ATTR, BOHBSampler
+    from slimtune.samplers.bohb import BOHBSampler
 
     budget = Budget(9, 1, 3)
     study = st.create_study(sampler=BOHBSampler(budgets=budget.levels(), seed=0,
@@ -222,6 +223,6 @@ def test_sync_successive_halving_with_bohb_sampler():
     calls: list = []
     for _ in range(3):  # three rounds of synchronous SH; later rounds use the model
         SyncSuccessiveHalving(study, n_configs=9, budget=budget).run(_train_factory(calls))
-    used = [t.system_attrs.get(BUDGET_ATTR) for t in study.trials]
+    used = [t.system_attrs.get(keys.BOHB_BUDGET) for t in study.trials]
     assert len(study.trials) == 27 and any(b is not None for b in used)
     assert max(b for b in used if b is not None) >= 3.0

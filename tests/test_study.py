@@ -336,7 +336,7 @@ def test_progress_bar_advances_once_per_trial(monkeypatch) -> None:
     import io
     import sys
 
-    from slimtune import _progress
+    from slimtune import progress
 
     class TTY(io.StringIO):
         def isatty(self) -> bool:
@@ -344,7 +344,7 @@ def test_progress_bar_advances_once_per_trial(monkeypatch) -> None:
 
     infos: list[str] = []
     monkeypatch.setattr(sys, "stderr", TTY())
-    monkeypatch.setattr(_progress.ProgressBar, "advance", lambda self, info="": infos.append(info))
+    monkeypatch.setattr(progress.ProgressBar, "advance", lambda self, info="": infos.append(info))
     study = st.create_study(sampler=st.samplers.RandomSampler(seed=0))
     study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=4, show_progress_bar=True)
     assert len(infos) == 4 and all(i.startswith("best: ") for i in infos)

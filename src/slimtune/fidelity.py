@@ -26,9 +26,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from slimtune import keys
 from slimtune.multiobjective import crowding_distance, non_dominated_sort, to_losses
 from slimtune.pruners._common import check_int, check_rf
-from slimtune.trial import FAIL_REASON_KEY, TrialPruned, TrialState
+from slimtune.trial import TrialPruned, TrialState
 
 if TYPE_CHECKING:
     from slimtune.study import Study
@@ -45,7 +46,6 @@ __all__ = [
     "DirectoryCheckpoints",
 ]
 
-BUDGET_KEY = "fidelity:budget"
 
 
 # --- budgets ----------------------------------------------------------------------------
@@ -191,13 +191,13 @@ class Budget:
 
     def attach(self, study: Study) -> Budget:
         """Store this budget in the study (all workers and resumed studies read it)."""
-        study.set_system_attr(BUDGET_KEY, self.to_dict())
+        study.set_system_attr(keys.FIDELITY_BUDGET, self.to_dict())
         return self
 
     @classmethod
     def from_trial(cls, trial: Any) -> Budget:
         """The budget attached to the trial's study (see :meth:`attach`)."""
-        d = trial.study.system_attrs.get(BUDGET_KEY)
+        d = trial.study.system_attrs.get(keys.FIDELITY_BUDGET)
         if d is None:
             raise ValueError(
                 "no budget is attached to this study; call Budget(...).attach(study) first."
@@ -509,7 +509,7 @@ class SyncSuccessiveHalving:
                     study.tell(t, state=TrialState.PRUNED)
                     continue
                 except Exception as e:  # noqa: BLE001 - recorded as FAIL, the others go on
-                    t.set_system_attr(FAIL_REASON_KEY, f"{type(e).__name__}: {e}")
+                    t.set_system_attr(keys.FAIL_REASON, f"{type(e).__name__}: {e}")
                     study.tell(t, state=TrialState.FAIL)
                     continue
                 self.resource_spent += stop - start

@@ -26,14 +26,13 @@ from typing import Any
 
 import numpy as np
 
+from slimtune import keys
 from slimtune.distributions import BaseDistribution
 from slimtune.multiobjective import is_pareto_front, to_losses
 from slimtune.pruners.base import BasePruner, NopPruner
 from slimtune.samplers.base import BaseSampler
 from slimtune.storage import BaseStorage, DuplicatedStudyError, get_storage
 from slimtune.trial import (
-    FAIL_REASON_KEY,
-    FIXED_PARAMS_KEY,
     FrozenTrial,
     Trial,
     TrialPruned,
@@ -139,6 +138,16 @@ class Study:
     @property
     def trials(self) -> list[FrozenTrial]:
         return self.get_trials()
+
+    def get_trial(self, trial_id: int) -> FrozenTrial:
+        """The freshest stored copy of one trial (by its ``trial_id``), e.g. for a pruner
+        that must see a decision another worker wrote a moment ago."""
+        return self._storage.get_trial(trial_id)
+
+    def set_trial_system_attr(self, trial_id: int, key: str, value: Any) -> None:
+        """Leave a fact on a trial for the other layers (a sampler's proposal, a rung
+        decision). ``key`` must be declared in :mod:`slimtune.keys`."""
+        self._storage.set_trial_system_attr(trial_id, key, value)
 
     def _get_trials_for_sampler(
         self, states: Container[TrialState] | None = None
@@ -250,7 +259,7 @@ class Study:
         else:
             raise ValueError(f"tell: state must be COMPLETE, PRUNED or FAIL, got {state!r}.")
         if reason is not None:
-            self._storage.set_trial_system_attr(tid, FAIL_REASON_KEY, reason)
+            self._storage.set_trial_system_attr(tid, keys.FAIL_REASON, reason)
             logger.warning("Trial %d failed: %s", frozen.number, reason)
         try:
             self.sampler.after_trial(self, frozen, state, vals)
@@ -318,13 +327,13 @@ class Study:
         """Queue a configuration; the next ``ask`` runs it (unsuggested params are sampled)."""
         if skip_if_exists:
             for t in self.get_trials():
-                fixed = t.system_attrs.get(FIXED_PARAMS_KEY)
+                fixed = t.system_attrs.get(keys.FIXED_PARAMS)
                 if t.params == params or fixed == params:
                     return
         self._storage.create_new_trial(
             self._study_id,
             state=TrialState.WAITING,
-            system_attrs={FIXED_PARAMS_KEY: dict(params)},
+            system_attrs={keys.FIXED_PARAMS: dict(params)},
             user_attrs=user_attrs,
         )
 
@@ -418,7 +427,7 @@ class Study:
         for tid in st.fail_stale_trials(self._study_id):
             frozen = st.get_trial(tid)
             logger.warning(
-                "Trial %d failed: %s", frozen.number, frozen.system_attrs.get(FAIL_REASON_KEY)
+                "Trial %d failed: %s", frozen.number, frozen.system_attrs.get(keys.FAIL_REASON)
             )
             cb = getattr(st, "failed_trial_callback", None)
             if cb is not None:
@@ -447,7 +456,7 @@ class Study:
             state = TrialState.FAIL
             msg = f"{type(e).__name__}: {e}"
             try:
-                self._storage.set_trial_system_attr(trial._trial_id, FAIL_REASON_KEY, msg)
+                self._storage.set_trial_system_attr(trial._trial_id, keys.FAIL_REASON, msg)
             except Exception:  # noqa: BLE001 - the storage error must not hide the original
                 logger.exception("could not store the failure reason of trial %d", trial.number)
             if isinstance(e, Exception) and isinstance(e, catch):
@@ -480,8 +489,8 @@ class Study:
             rec["datetime_start"] = t.datetime_start.isoformat() if t.datetime_start else None
             d = t.duration
             rec["duration_s"] = d.total_seconds() if d else None
-            if FAIL_REASON_KEY in t.system_attrs:
-                rec["fail_reason"] = t.system_attrs[FAIL_REASON_KEY]
+            if keys.FAIL_REASON in t.system_attrs:
+                rec["fail_reason"] = t.system_attrs[keys.FAIL_REASON]
             out.append(rec)
         return out
 
@@ -533,7 +542,7 @@ class _Progress:
     def __init__(self, study: Study, n_trials: int | None, timeout: float | None):
         import sys
 
-        from slimtune._progress import ProgressBar
+        from slimtune.progress import ProgressBar
 
         self.study = study
         self.enabled = sys.stderr.isatty()

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from slimtune import keys
 from slimtune.distributions import (
     BaseDistribution,
     CategoricalChoiceType,
@@ -24,13 +25,6 @@ if TYPE_CHECKING:
     from slimtune.study import Study
 
 __all__ = ["TrialState", "FrozenTrial", "Trial", "FixedTrial", "TrialPruned"]
-
-# System attribute keys used across the package.
-FIXED_PARAMS_KEY = "fixed_params"
-FAIL_REASON_KEY = "fail_reason"
-CONSTRAINTS_KEY = "constraints"
-RETRIED_FROM_KEY = "retried_from"
-
 
 class TrialPruned(Exception):
     """Raise from an objective to stop the trial early; it is stored as PRUNED."""
@@ -128,7 +122,7 @@ class FrozenTrial:
 
     @property
     def constraints(self) -> list[float] | None:
-        c = self.system_attrs.get(CONSTRAINTS_KEY)
+        c = self.system_attrs.get(keys.CONSTRAINTS)
         return list(c) if c is not None else None
 
     def __repr__(self) -> str:
@@ -215,7 +209,7 @@ class Trial(_SuggestMixin):
         self._user_attrs: dict[str, Any] = dict(self._cached.user_attrs)
         self._system_attrs: dict[str, Any] = dict(self._cached.system_attrs)
         self._intermediate: dict[int, Any] = dict(self._cached.intermediate_values)
-        self._fixed: dict[str, Any] = dict(self._system_attrs.get(FIXED_PARAMS_KEY) or {})
+        self._fixed: dict[str, Any] = dict(self._system_attrs.get(keys.FIXED_PARAMS) or {})
         self._relative_space: dict[str, BaseDistribution] | None = None
         self._relative_params: dict[str, Any] | None = None
         self._snap: FrozenTrial | None = None  # cached snapshot, dropped on any change
@@ -332,7 +326,7 @@ class Trial(_SuggestMixin):
         vals = [float(v) for v in values]
         if any(math.isnan(v) for v in vals):
             raise ValueError(f"constraint values must not be NaN, got {vals}.")
-        self.set_system_attr(CONSTRAINTS_KEY, vals)
+        self.set_system_attr(keys.CONSTRAINTS, vals)
 
     # --- attributes -------------------------------------------------------------------
     def set_user_attr(self, key: str, value: Any) -> None:
@@ -455,4 +449,4 @@ class FixedTrial(_SuggestMixin):
         self.system_attrs[key] = value
 
     def set_constraints(self, values: Sequence[float]) -> None:
-        self.system_attrs[CONSTRAINTS_KEY] = [float(v) for v in values]
+        self.system_attrs[keys.CONSTRAINTS] = [float(v) for v in values]

@@ -819,7 +819,7 @@ class _SearchProgress:
         self.best = -math.inf
         self.front = 0
         if self.enabled:
-            from slimtune._progress import ProgressBar
+            from slimtune.progress import ProgressBar
 
             self._p = ProgressBar(f"search {study.study_name}", n)
 

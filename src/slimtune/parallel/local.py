@@ -36,9 +36,10 @@ from collections.abc import Callable, Sequence
 from multiprocessing.managers import BaseManager
 from typing import TYPE_CHECKING, Any
 
+from slimtune import keys
 from slimtune.storage.base import BaseStorage
 from slimtune.storage.memory import InMemoryStorage
-from slimtune.trial import FAIL_REASON_KEY, TrialState
+from slimtune.trial import TrialState
 
 if TYPE_CHECKING:
     from slimtune.study import Study
@@ -322,7 +323,7 @@ def _fail_orphan(storage: BaseStorage, trial_id: int, why: Any) -> None:
         t = storage.get_trial(trial_id)
         if t.state == TrialState.RUNNING:
             storage.set_trial_system_attr(
-                trial_id, FAIL_REASON_KEY, f"worker process died (exit code {why})"
+                trial_id, keys.FAIL_REASON, f"worker process died (exit code {why})"
             )
             storage.set_trial_state_values(trial_id, TrialState.FAIL)
             logger.warning("Trial %d failed: its worker process died (%s).", t.number, why)

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from slimtune import keys
 from slimtune.multiobjective import to_losses
 from slimtune.pruners._common import (
     check_int,
@@ -45,13 +46,8 @@ __all__ = [
     "auto_max_resource",
 ]
 
-RUNG_PREFIX = "sh:rung@"
-
-
-def rung_key(resource: float) -> str:
-    """The system-attribute key under which a trial's value at a rung is stored."""
-    r = float(resource)
-    return f"{RUNG_PREFIX}{int(r) if r.is_integer() else r:g}"
+RUNG_PREFIX = keys.RUNG_PREFIX
+rung_key = keys.rung_key
 
 
 def rung_value(trial: FrozenTrial, resource: float, key: str | None = None) -> Any:

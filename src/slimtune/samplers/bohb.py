@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from slimtune import keys
 from slimtune.multiobjective import to_losses
 from slimtune.pruners.asha import SuccessiveHalvingPruner, auto_max_resource, rung_value
 from slimtune.pruners.hyperband import HyperbandPruner
@@ -42,7 +43,6 @@ if TYPE_CHECKING:
 
 __all__ = ["BOHBSampler", "bohb_gamma"]
 
-BUDGET_ATTR = "bohb:budget"
 
 
 def bohb_gamma(n: int) -> int:
@@ -203,7 +203,7 @@ class BOHBSampler(TPESampler):
             return {}  # every parameter falls back to uniform sampling
         out = super().sample_relative(study, trial, search_space)
         if out and self.last_budget is not None:
-            study._storage.set_trial_system_attr(trial.trial_id, BUDGET_ATTR, self.last_budget)
+            study._storage.set_trial_system_attr(trial.trial_id, keys.BOHB_BUDGET, self.last_budget)
         return out
 
     def __repr__(self) -> str:

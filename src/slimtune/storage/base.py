@@ -13,6 +13,7 @@ from collections.abc import Container, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from slimtune import keys
 from slimtune.distributions import BaseDistribution
 from slimtune.trial import FrozenTrial, TrialState
 
@@ -197,19 +198,17 @@ class RetryFailedTrialCallback:
         self.max_retry = max_retry
 
     def __call__(self, study: Any, trial: FrozenTrial) -> None:
-        from slimtune.trial import FIXED_PARAMS_KEY, RETRIED_FROM_KEY
-
-        origin = trial.system_attrs.get(RETRIED_FROM_KEY, trial.number)
-        n_retries = trial.system_attrs.get("retry_count", 0)
+        origin = trial.system_attrs.get(keys.RETRIED_FROM, trial.number)
+        n_retries = trial.system_attrs.get(keys.RETRY_COUNT, 0)
         if self.max_retry is not None and n_retries >= self.max_retry:
             return
         study._storage.create_new_trial(
             study._study_id,
             state=TrialState.WAITING,
             system_attrs={
-                FIXED_PARAMS_KEY: dict(trial.params),
-                RETRIED_FROM_KEY: origin,
-                "retry_count": n_retries + 1,
+                keys.FIXED_PARAMS: dict(trial.params),
+                keys.RETRIED_FROM: origin,
+                keys.RETRY_COUNT: n_retries + 1,
             },
             user_attrs=dict(trial.user_attrs),
         )

@@ -15,13 +15,14 @@ from collections import deque
 from collections.abc import Container, Sequence
 from typing import Any
 
+from slimtune import keys
 from slimtune.distributions import BaseDistribution
 from slimtune.storage.base import (
     BaseStorage,
     DuplicatedStudyError,
     StudyNotFoundError,
 )
-from slimtune.trial import FAIL_REASON_KEY, FrozenTrial, TrialState
+from slimtune.trial import FrozenTrial, TrialState
 
 
 def _json_copy(value: Any, what: str) -> Any:
@@ -259,7 +260,7 @@ class InMemoryStorage(BaseStorage):
                 if beat is not None and now - beat > self.grace_period:
                     t.state = TrialState.FAIL
                     t.datetime_complete = _dt.datetime.now()
-                    t.system_attrs[FAIL_REASON_KEY] = (
+                    t.system_attrs[keys.FAIL_REASON] = (
                         f"heartbeat stale for {now - beat:.1f}s > grace period "
                         f"{self.grace_period}s (worker died?)"
                     )

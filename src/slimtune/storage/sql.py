@@ -29,6 +29,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from slimtune import keys
 from slimtune.distributions import (
     BaseDistribution,
     distribution_to_json,
@@ -40,7 +41,7 @@ from slimtune.storage.base import (
     DuplicatedStudyError,
     StudyNotFoundError,
 )
-from slimtune.trial import FAIL_REASON_KEY, FrozenTrial, TrialState
+from slimtune.trial import FrozenTrial, TrialState
 
 T = TypeVar("T")
 
@@ -668,7 +669,7 @@ class SQLStorage(BaseStorage):
                         trial_attrs.insert().values(
                             trial_id=tid,
                             kind="system",
-                            key=FAIL_REASON_KEY,
+                            key=keys.FAIL_REASON,
                             value_json=json.dumps(reason),
                         )
                     )

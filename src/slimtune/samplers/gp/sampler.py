@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from slimtune import keys
 from slimtune.distributions import BaseDistribution
 from slimtune.multiobjective import crowding_distance, is_pareto_front, to_losses
 from slimtune.samplers.base import BaseSampler
@@ -24,7 +25,7 @@ from slimtune.samplers.gp.optimize import optimize_acquisition, random_points
 from slimtune.samplers.qmc import QMCSampler
 from slimtune.samplers.random import sample_uniform
 from slimtune.space import SpaceEncoder, union_search_space
-from slimtune.trial import CONSTRAINTS_KEY, TrialState
+from slimtune.trial import TrialState
 
 if TYPE_CHECKING:
     from slimtune.study import Study
@@ -45,7 +46,6 @@ def _single_thread_blas() -> contextlib.AbstractContextManager[Any]:
         return contextlib.nullcontext()
     return _threadpool_limits(limits=1, user_api="blas")
 
-PROPOSAL_KEY = "gp:proposal"
 _ACQUISITIONS = ("logei", "ucb")
 
 
@@ -178,7 +178,7 @@ class GPSampler(BaseSampler):
     ) -> None:
         if self.constraints_func is not None and state == TrialState.COMPLETE:
             cons = [float(c) for c in self.constraints_func(trial)]
-            study._storage.set_trial_system_attr(trial.trial_id, CONSTRAINTS_KEY, cons)
+            study._storage.set_trial_system_attr(trial.trial_id, keys.CONSTRAINTS, cons)
 
     def sample_relative(
         self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
@@ -205,7 +205,7 @@ class GPSampler(BaseSampler):
         try:
             # Stored so that other workers see this point as pending (Kriging believer).
             proposal = {k: v for k, v in internal.items() if k in active}
-            study._storage.set_trial_system_attr(trial.trial_id, PROPOSAL_KEY, proposal)
+            study._storage.set_trial_system_attr(trial.trial_id, keys.GP_PROPOSAL, proposal)
         except Exception:  # pragma: no cover - storage without system attrs
             pass
         return {n: search_space[n].to_external(v) for n, v in internal.items()}
@@ -218,7 +218,7 @@ class GPSampler(BaseSampler):
         for t in trials:
             p = {k: v for k, v in t.internal_params.items() if k in enc.space}
             if use_proposal:
-                prop = t.system_attrs.get(PROPOSAL_KEY)
+                prop = t.system_attrs.get(keys.GP_PROPOSAL)
                 if isinstance(prop, dict):
                     p = {**{k: float(v) for k, v in prop.items() if k in enc.space}, **p}
             rows.append(p)
@@ -366,7 +366,7 @@ class GPSampler(BaseSampler):
         return internal, {k for k, a in zip(internal, active) if a}
 
     def _constraints(self, t: FrozenTrial) -> list[float] | None:
-        c = t.system_attrs.get(CONSTRAINTS_KEY)
+        c = t.system_attrs.get(keys.CONSTRAINTS)
         return [float(v) for v in c] if c is not None else None
 
     def __repr__(self) -> str:

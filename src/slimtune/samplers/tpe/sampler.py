@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 from scipy.special import ndtr, ndtri
 
+from slimtune import keys
 from slimtune.distributions import BaseDistribution, CategoricalDistribution
 from slimtune.multiobjective import hypervolume_contributions, non_dominated_sort, to_losses
 from slimtune.samplers.base import BaseSampler
@@ -19,7 +20,7 @@ from slimtune.samplers.qmc import QMCSampler
 from slimtune.samplers.random import sample_uniform
 from slimtune.samplers.tpe.parzen import Geometry, ParzenEstimator, PriorModel
 from slimtune.space import Prior, SpaceEncoder
-from slimtune.trial import CONSTRAINTS_KEY, FrozenTrial, TrialState
+from slimtune.trial import FrozenTrial, TrialState
 
 if TYPE_CHECKING:
     from slimtune.study import Study
@@ -335,7 +336,7 @@ class TPESampler(BaseSampler):
             cons = [float(c) for c in self.constraints_func(trial)]
             if any(math.isnan(c) for c in cons):
                 raise ValueError(f"constraints_func returned NaN: {cons}.")
-            study._storage.set_trial_system_attr(trial.trial_id, CONSTRAINTS_KEY, cons)
+            study._storage.set_trial_system_attr(trial.trial_id, keys.CONSTRAINTS, cons)
 
     # --- the hook -----------------------------------------------------------------------
     def _collect_observations(self, study: Study, trials: list[FrozenTrial]) -> Observations:
@@ -636,7 +637,7 @@ def _violations(trials: Sequence[FrozenTrial]) -> np.ndarray:
     """Total constraint violation (sum of positive constraint values) of each trial."""
     out = np.zeros(len(trials))
     for i, t in enumerate(trials):
-        c = t.system_attrs.get(CONSTRAINTS_KEY)
+        c = t.system_attrs.get(keys.CONSTRAINTS)
         if c:
             out[i] = float(np.sum(np.maximum(np.asarray(c, dtype=float), 0.0)))
     return out

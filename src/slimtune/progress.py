@@ -1,4 +1,4 @@
-"""One rich progress bar shared by ``Study.optimize`` and the NAS search."""
+"""One rich progress bar, shared by ``Study.optimize``, the worker processes and the NAS search."""
 
 from __future__ import annotations
 

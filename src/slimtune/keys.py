@@ -1,0 +1,62 @@
+"""The registry of every trial and study system-attribute key slimtune stores.
+
+System attributes are how the layers leave facts on a trial for each other (a failure
+reason, the budget a model was fitted on, a rung decision). Every key is declared here and
+nowhere else, so that a newcomer can see at a glance what a stored trial may carry, and two
+modules can never pick the same name for different things.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "FIXED_PARAMS",
+    "FAIL_REASON",
+    "CONSTRAINTS",
+    "RETRIED_FROM",
+    "RETRY_COUNT",
+    "FIDELITY_BUDGET",
+    "BOHB_BUDGET",
+    "GP_PROPOSAL",
+    "RUNG_PREFIX",
+    "rung_key",
+    "ALL_KEYS",
+]
+
+# --- trial system attributes ------------------------------------------------------------
+#: dict of parameter values an enqueued (WAITING) trial must use.
+FIXED_PARAMS = "fixed_params"
+#: str: why a trial is FAIL (the exception, the bad value, the stale heartbeat).
+FAIL_REASON = "fail_reason"
+#: list of floats from ``trial.set_constraints``; <= 0 is satisfied.
+CONSTRAINTS = "constraints"
+#: int: the number of the first trial of a retried configuration.
+RETRIED_FROM = "retried_from"
+#: int: how often this configuration has been retried after a worker died.
+RETRY_COUNT = "retry_count"
+#: float or None: the budget BOHB fitted the model of this trial on (None: random).
+BOHB_BUDGET = "bohb:budget"
+#: list of floats: the GP's proposal in the unit cube (for fantasies of running trials).
+GP_PROPOSAL = "gp:proposal"
+#: prefix of the keys of successive-halving rung decisions, see :func:`rung_key`.
+RUNG_PREFIX = "sh:rung@"
+
+# --- study system attributes ------------------------------------------------------------
+#: dict: the fidelity (budget) a study was run with, see :mod:`slimtune.fidelity`.
+FIDELITY_BUDGET = "fidelity:budget"
+
+ALL_KEYS = (
+    FIXED_PARAMS,
+    FAIL_REASON,
+    CONSTRAINTS,
+    RETRIED_FROM,
+    RETRY_COUNT,
+    BOHB_BUDGET,
+    GP_PROPOSAL,
+    FIDELITY_BUDGET,
+)
+
+
+def rung_key(resource: float) -> str:
+    """The key under which a trial's value at a successive-halving rung is stored."""
+    r = float(resource)
+    return f"{RUNG_PREFIX}{int(r) if r.is_integer() else r:g}"
