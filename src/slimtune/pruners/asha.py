@@ -73,7 +73,7 @@ def undecided_rung(study: Study, trial: FrozenTrial, rungs: list[float]) -> bool
     attrs = trial.system_attrs
     if all(rung_key(r) in attrs for r in crossed):
         return False
-    attrs = study._storage.get_trial(trial.trial_id).system_attrs
+    attrs = study.get_trial(trial.trial_id).system_attrs
     return not all(rung_key(r) in attrs for r in crossed)
 
 
@@ -197,7 +197,7 @@ class SuccessiveHalvingPruner(BasePruner):
             key = rung_key(res)
             if key in attrs:
                 continue  # decided at an earlier report
-            study._storage.set_trial_system_attr(trial.trial_id, key, value)
+            study.set_trial_system_attr(trial.trial_id, key, value)
             others = [
                 v
                 for t in trials

@@ -80,7 +80,7 @@ class AutoSampler(BaseSampler):
         """Name of the delegate for the next trial: ``"gp"``, ``"tpe"`` or ``"qmc"``."""
         from slimtune.trial import TrialState
 
-        trials = study._get_trials_for_sampler()
+        trials = study.get_trials(deepcopy=False)
         complete = [t for t in trials if t.state == TrialState.COMPLETE]
         space = union_search_space(trials)
         d = len(space)

@@ -203,7 +203,7 @@ class BOHBSampler(TPESampler):
             return {}  # every parameter falls back to uniform sampling
         out = super().sample_relative(study, trial, search_space)
         if out and self.last_budget is not None:
-            study._storage.set_trial_system_attr(trial.trial_id, keys.BOHB_BUDGET, self.last_budget)
+            study.set_trial_system_attr(trial.trial_id, keys.BOHB_BUDGET, self.last_budget)
         return out
 
     def __repr__(self) -> str:

@@ -50,7 +50,7 @@ class QMCSampler(BaseSampler):
     def infer_relative_search_space(
         self, study: Study, trial: FrozenTrial
     ) -> dict[str, BaseDistribution]:
-        space = union_search_space(study._get_trials_for_sampler())
+        space = union_search_space(study.get_trials(deepcopy=False))
         return {k: v for k, v in space.items() if not v.single()}
 
     def _point(self, dim: int, index: int) -> np.ndarray:

@@ -161,7 +161,7 @@ class GPSampler(BaseSampler):
     def infer_relative_search_space(
         self, study: Study, trial: FrozenTrial
     ) -> dict[str, BaseDistribution]:
-        space = union_search_space(study._get_trials_for_sampler())
+        space = union_search_space(study.get_trials(deepcopy=False))
         return {k: v for k, v in space.items() if not v.single()}
 
     def sample_independent(
@@ -178,14 +178,14 @@ class GPSampler(BaseSampler):
     ) -> None:
         if self.constraints_func is not None and state == TrialState.COMPLETE:
             cons = [float(c) for c in self.constraints_func(trial)]
-            study._storage.set_trial_system_attr(trial.trial_id, keys.CONSTRAINTS, cons)
+            study.set_trial_system_attr(trial.trial_id, keys.CONSTRAINTS, cons)
 
     def sample_relative(
         self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
     ) -> dict[str, Any]:
         if not search_space:
             return {}
-        trials = study._get_trials_for_sampler()
+        trials = study.get_trials(deepcopy=False)
         complete = [
             t for t in trials
             if t.state == TrialState.COMPLETE and t.values is not None
@@ -205,7 +205,7 @@ class GPSampler(BaseSampler):
         try:
             # Stored so that other workers see this point as pending (Kriging believer).
             proposal = {k: v for k, v in internal.items() if k in active}
-            study._storage.set_trial_system_attr(trial.trial_id, keys.GP_PROPOSAL, proposal)
+            study.set_trial_system_attr(trial.trial_id, keys.GP_PROPOSAL, proposal)
         except Exception:  # pragma: no cover - storage without system attrs
             pass
         return {n: search_space[n].to_external(v) for n, v in internal.items()}

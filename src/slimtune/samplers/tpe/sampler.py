@@ -271,7 +271,7 @@ class TPESampler(BaseSampler):
         """The study's trials but ``trial``; finished ones are cached as an immutable prefix."""
         if self._trials_cache is not None and self._trials_cache[0] == trial.number:
             return self._trials_cache[1]
-        all_trials = study._get_trials_for_sampler()
+        all_trials = study.get_trials(deepcopy=False)
         pf = self._prefix
         k = len(pf.ids)
         if k and (len(all_trials) < k or all_trials[k - 1].trial_id != pf.ids[-1]):
@@ -336,7 +336,7 @@ class TPESampler(BaseSampler):
             cons = [float(c) for c in self.constraints_func(trial)]
             if any(math.isnan(c) for c in cons):
                 raise ValueError(f"constraints_func returned NaN: {cons}.")
-            study._storage.set_trial_system_attr(trial.trial_id, keys.CONSTRAINTS, cons)
+            study.set_trial_system_attr(trial.trial_id, keys.CONSTRAINTS, cons)
 
     # --- the hook -----------------------------------------------------------------------
     def _collect_observations(self, study: Study, trials: list[FrozenTrial]) -> Observations:
