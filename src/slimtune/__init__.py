@@ -39,6 +39,9 @@ from slimtune.study import (
 )
 from slimtune.trial import FixedTrial, FrozenTrial, Trial, TrialPruned, TrialState
 
+# The executor of optimize(n_jobs > 1) registers itself with the trial engine.
+from slimtune.parallel import local as _local  # noqa: E402,F401  isort: skip
+
 __version__ = "0.1.0"
 
 __all__ = [

@@ -201,7 +201,7 @@ class Trial(_SuggestMixin):
     def __init__(self, study: Study, trial_id: int, frozen: FrozenTrial | None = None):
         self.study = study
         self._trial_id = trial_id
-        self.storage = study._storage
+        self.storage = study.storage
         self._cached = frozen if frozen is not None else self.storage.get_trial(trial_id)
         self.number: int = self._cached.number
         self._params: dict[str, Any] = dict(self._cached.params)
@@ -213,6 +213,7 @@ class Trial(_SuggestMixin):
         self._relative_space: dict[str, BaseDistribution] | None = None
         self._relative_params: dict[str, Any] | None = None
         self._snap: FrozenTrial | None = None  # cached snapshot, dropped on any change
+        self._history_read = False  # read the study's stored distributions yet?
 
     # --- sampling ---------------------------------------------------------------------
     def _init_relative(self) -> None:
@@ -234,8 +235,10 @@ class Trial(_SuggestMixin):
                     "per name within a trial."
                 )
             return self._params[name]
-        # Same kind of distribution as in earlier trials (ranges may change: dynamic spaces).
-        prev = self.study._known_distribution(name)
+        # Same kind of distribution as in the study's stored trials, from every process and
+        # earlier run (ranges may change: dynamic spaces). One read per trial.
+        prev = self.study.known_distribution(name, refresh=not self._history_read)
+        self._history_read = True
         if prev is not None:
             check_distribution_compatibility(prev, dist, name)
 
@@ -275,7 +278,6 @@ class Trial(_SuggestMixin):
         self._params[name] = value
         self._distributions[name] = dist
         self._snap = None
-        self.study._known_dists[name] = dist
         return value
 
     # --- reporting and pruning ---------------------------------------------------------

@@ -36,13 +36,14 @@ from collections.abc import Callable, Sequence
 from multiprocessing.managers import BaseManager
 from typing import TYPE_CHECKING, Any
 
-from slimtune import keys
+from slimtune.progress import StudyProgress
 from slimtune.storage.base import BaseStorage
 from slimtune.storage.memory import InMemoryStorage
-from slimtune.trial import TrialState
+from slimtune.study import Study
+from slimtune.study.engine import fail_dead_trial, run_trials, set_process_executor
 
 if TYPE_CHECKING:
-    from slimtune.study import Study
+    from slimtune.trial import Trial
 
 logger = logging.getLogger("slimtune")
 
@@ -64,12 +65,16 @@ class _RemoteStorage:
         self._proxy = proxy
         self.heartbeat_interval = heartbeat_interval
         self.grace_period = grace_period
+        self.failed_trial_callback = None  # the parent's storage keeps it, and calls it
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._proxy, name)
 
     def is_heartbeat_enabled(self) -> bool:
-        return self.heartbeat_interval is not None
+        return bool(self.heartbeat_interval)
+
+    def fail_stale_trials(self, study_id: int) -> list[int]:
+        return BaseStorage.fail_stale_trials(self, study_id)  # type: ignore[arg-type]
 
 
 def _start_method() -> str:
@@ -127,8 +132,6 @@ def _worker(
     results: Any,
     current: Any,
 ) -> None:
-    from slimtune.study import Study
-
     try:
         storage = _connect(spec)
         sampler = pickle.loads(sampler_blob)
@@ -137,30 +140,33 @@ def _worker(
         sampler.reseed_rng(None if seed is None else int(seed) + 1000003 * (idx + 1))
         study = Study(study_name, storage, sampler=sampler, pruner=pruner)
 
-        def on_start(tid: int) -> None:
-            current[idx] = tid
-
-        while not stop.is_set():
+        def claim() -> bool:
+            if stop.is_set():
+                return False
             with counter.get_lock():
                 if n_trials is not None and counter.value >= n_trials:
-                    break
+                    return False
                 counter.value += 1
-            if deadline is not None and time.time() >= deadline:
-                break
-            try:
-                frozen = study._run_one(func, catch, on_start=on_start)
-            except BaseException as e:  # noqa: BLE001 - forwarded to the parent
-                current[idx] = -1
-                try:
-                    blob = pickle.dumps(e)
-                except Exception:  # noqa: BLE001
-                    blob = pickle.dumps(RuntimeError(f"{type(e).__name__}: {e}"))
-                results.put(("raise", blob, traceback.format_exc()))
-                return
+            return deadline is None or time.time() < deadline
+
+        def on_start(trial: Trial) -> None:
+            current[idx] = trial.trial_id
+
+        def on_done(frozen: Any) -> None:
             current[idx] = -1
             results.put(("done", frozen.trial_id, None))
-            if study._stop_flag:
+            if study.stop_requested:
                 stop.set()
+
+        try:
+            run_trials(study, func, catch, claim, on_done, on_start=on_start)
+        except BaseException as e:  # noqa: BLE001 - forwarded to the parent
+            current[idx] = -1
+            try:
+                blob = pickle.dumps(e)
+            except Exception:  # noqa: BLE001
+                blob = pickle.dumps(RuntimeError(f"{type(e).__name__}: {e}"))
+            results.put(("raise", blob, traceback.format_exc()))
     except BaseException as e:  # noqa: BLE001 - e.g. storage unreachable
         results.put(
             ("raise", pickle.dumps(RuntimeError(f"worker {idx}: {e!r}")), traceback.format_exc())
@@ -177,8 +183,6 @@ def optimize_parallel(
     callbacks: Sequence[Callable[..., None]],
     show_progress_bar: bool,
 ) -> None:
-    from slimtune.study import _Progress
-
     method = _start_method()
     ctx = mp.get_context(method)
     if method != "fork":
@@ -191,9 +195,14 @@ def optimize_parallel(
                 "(no lambda or closure), or run with n_jobs=1."
             ) from None
 
-    storage = study._storage
+    storage = study.storage
     server = None
+    saved_heartbeat: tuple[Any, Any] | None = None
     if isinstance(storage, InMemoryStorage):
+        # Served to workers, the memory storage outlives them: heartbeats on (unless the
+        # user turned them off), so that a hung or lost worker's trial is failed too.
+        saved_heartbeat = (storage.heartbeat_interval, storage.grace_period)
+        storage.heartbeat_interval, storage.grace_period = storage.heartbeat_for_workers()
         server, (address, authkey) = _serve_memory(storage)
         spec: tuple[str, Any] = (
             "proxy",
@@ -209,7 +218,7 @@ def optimize_parallel(
     results = ctx.Queue()
     current = ctx.Array("l", [-1] * n_jobs, lock=False)
     deadline = time.time() + timeout if timeout is not None else None
-    progress = _Progress(study, n_trials, timeout) if show_progress_bar else None
+    progress = StudyProgress(study, n_trials) if show_progress_bar else None
 
     def spawn(i: int) -> Any:
         current[i] = -1
@@ -247,7 +256,7 @@ def optimize_parallel(
                     cb(study, frozen)
                 if progress:
                     progress.update(frozen)
-                if study._stop_flag:
+                if study.stop_requested:
                     stop.set()
             elif kind == "raise":
                 if error is None:
@@ -267,7 +276,7 @@ def optimize_parallel(
                     alive = True
                     continue
                 if p.exitcode not in (0, None):
-                    _fail_orphan(storage, current[i], p.exitcode)
+                    _fail_orphan(study, current[i], p.exitcode)
                     budget_left = n_trials is None or counter.value < n_trials
                     in_time = deadline is None or time.time() < deadline
                     if not stop.is_set() and budget_left and in_time:
@@ -288,7 +297,7 @@ def optimize_parallel(
             if p.is_alive():
                 p.terminate()
                 p.join(5)
-                _fail_orphan(storage, current[i], "interrupted")
+                _fail_orphan(study, current[i], "interrupted")
         raise
     finally:
         for p in procs:
@@ -300,6 +309,8 @@ def optimize_parallel(
                 server.stop_event.set()
             except Exception:  # noqa: BLE001
                 pass
+        if saved_heartbeat is not None:
+            storage.heartbeat_interval, storage.grace_period = saved_heartbeat
     if error is not None:
         exc, tb = error
         logger.error("a worker raised:\n%s", tb)
@@ -316,16 +327,13 @@ class _Dead:
         return None
 
 
-def _fail_orphan(storage: BaseStorage, trial_id: int, why: Any) -> None:
+def _fail_orphan(study: Study, trial_id: int, why: Any) -> None:
     if trial_id is None or trial_id < 0:
         return
     try:
-        t = storage.get_trial(trial_id)
-        if t.state == TrialState.RUNNING:
-            storage.set_trial_system_attr(
-                trial_id, keys.FAIL_REASON, f"worker process died (exit code {why})"
-            )
-            storage.set_trial_state_values(trial_id, TrialState.FAIL)
-            logger.warning("Trial %d failed: its worker process died (%s).", t.number, why)
+        fail_dead_trial(study, trial_id, f"its worker process died (exit code {why})")
     except Exception:  # noqa: BLE001
         logger.exception("could not mark the orphaned trial %s failed", trial_id)
+
+
+set_process_executor(optimize_parallel)

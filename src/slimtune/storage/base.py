@@ -13,7 +13,6 @@ from collections.abc import Container, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from slimtune import keys
 from slimtune.distributions import BaseDistribution
 from slimtune.trial import FrozenTrial, TrialState
 
@@ -22,7 +21,6 @@ __all__ = [
     "StudySummary",
     "DuplicatedStudyError",
     "StudyNotFoundError",
-    "RetryFailedTrialCallback",
 ]
 
 SCHEMA_VERSION = 1
@@ -54,13 +52,13 @@ class StudySummary:
 class BaseStorage(abc.ABC):
     """What a study needs from a storage. Trial ids are global; numbers are per study."""
 
-    # Heartbeats: a worker calls ``record_heartbeat`` for its running trial every
-    # ``heartbeat_interval`` seconds; a RUNNING trial whose last beat is older than
-    # ``grace_period`` is failed by ``fail_stale_trials``.
+    # Heartbeats (see slimtune.storage.heartbeat): a process beats for each of its running
+    # trials every ``heartbeat_interval`` seconds; a RUNNING trial whose last beat is older
+    # than ``grace_period`` is failed. None: heartbeats off.
     heartbeat_interval: float | None = None
     grace_period: float | None = None
-    # Called as ``failed_trial_callback(study, frozen_trial)`` for each trial failed by a
-    # stale heartbeat, e.g. :class:`RetryFailedTrialCallback` to re-queue it.
+    # Called as ``failed_trial_callback(study, frozen_trial)`` for each trial whose worker
+    # died, e.g. :class:`~slimtune.storage.RetryFailedTrialCallback` to re-queue it.
     failed_trial_callback: Any = None
 
     # --- studies ----------------------------------------------------------------------
@@ -141,16 +139,42 @@ class BaseStorage(abc.ABC):
     def get_n_trials(self, study_id: int, states: Container[TrialState] | None = None) -> int:
         return len(self.get_all_trials(study_id, states))
 
+    def read_trials(
+        self, study_id: int, newer_than: int, ids: Sequence[int] = ()
+    ) -> list[FrozenTrial]:
+        """The trials with an id above ``newer_than`` or in ``ids``, ordered by number: what
+        :class:`~slimtune.storage.cached.CachedStorage` asks for (a back end that can
+        select them cheaply overrides this)."""
+        wanted = set(ids)
+        return [
+            t
+            for t in self.get_all_trials(study_id)
+            if t.trial_id > newer_than or t.trial_id in wanted
+        ]
+
     # --- heartbeats -------------------------------------------------------------------
     @abc.abstractmethod
     def record_heartbeat(self, trial_id: int) -> None: ...
 
     @abc.abstractmethod
+    def stale_trial_ids(self, study_id: int, older_than: float) -> list[tuple[int, float]]:
+        """(trial id, last beat) of the RUNNING trials whose last beat (a ``time.time()``)
+        is older than ``older_than``."""
+
+    @abc.abstractmethod
+    def fail_trial(self, trial_id: int, reason: str) -> bool:
+        """Atomically move a RUNNING trial to FAIL with ``reason`` stored as its
+        ``fail_reason``. False (and nothing written) when it was not RUNNING."""
+
     def fail_stale_trials(self, study_id: int) -> list[int]:
-        """Mark RUNNING trials with a stale heartbeat FAIL; return their ids."""
+        """Fail the RUNNING trials with a stale heartbeat; their ids. (Without the
+        ``failed_trial_callback``: a study's engine calls it, with the study.)"""
+        from slimtune.storage.heartbeat import reap_stale_trials
+
+        return [t.trial_id for t in reap_stale_trials(None, self, study_id, callback=False)]
 
     def is_heartbeat_enabled(self) -> bool:
-        return self.heartbeat_interval is not None
+        return bool(self.heartbeat_interval)
 
     # --- summaries --------------------------------------------------------------------
     def get_all_studies(self) -> list[StudySummary]:
@@ -185,30 +209,3 @@ class BaseStorage(abc.ABC):
 
     def close(self) -> None:
         """Release connections (no-op for in-memory storage)."""
-
-
-class RetryFailedTrialCallback:
-    """Re-queue a trial failed by a stale heartbeat with the same parameters.
-
-    Set it as ``storage.failed_trial_callback``. ``max_retry`` bounds how often one
-    configuration is retried; the new trial records ``retried_from`` (the first number).
-    """
-
-    def __init__(self, max_retry: int | None = None):
-        self.max_retry = max_retry
-
-    def __call__(self, study: Any, trial: FrozenTrial) -> None:
-        origin = trial.system_attrs.get(keys.RETRIED_FROM, trial.number)
-        n_retries = trial.system_attrs.get(keys.RETRY_COUNT, 0)
-        if self.max_retry is not None and n_retries >= self.max_retry:
-            return
-        study._storage.create_new_trial(
-            study._study_id,
-            state=TrialState.WAITING,
-            system_attrs={
-                keys.FIXED_PARAMS: dict(trial.params),
-                keys.RETRIED_FROM: origin,
-                keys.RETRY_COUNT: n_retries + 1,
-            },
-            user_attrs=dict(trial.user_attrs),
-        )

@@ -22,6 +22,7 @@ from slimtune.storage.base import (
     DuplicatedStudyError,
     StudyNotFoundError,
 )
+from slimtune.storage.heartbeat import resolve
 from slimtune.trial import FrozenTrial, TrialState
 
 
@@ -48,7 +49,12 @@ class _Study:
 class InMemoryStorage(BaseStorage):
     """Storage in process memory. Thread-safe; process-safe through the manager proxy."""
 
-    def __init__(self, heartbeat_interval: float | None = None, grace_period: float | None = None):
+    def __init__(
+        self,
+        heartbeat_interval: Any = "default",
+        grace_period: float | None = None,
+        failed_trial_callback: Any = None,
+    ):
         self._lock = threading.RLock()
         self._studies: dict[int, _Study] = {}
         self._name_to_id: dict[str, int] = {}
@@ -56,12 +62,19 @@ class InMemoryStorage(BaseStorage):
         self._heartbeats: dict[int, float] = {}
         self._next_study_id = 0
         self._next_trial_id = 0
-        self.heartbeat_interval = heartbeat_interval
-        self.grace_period = (
-            grace_period
-            if grace_period is not None
-            else (2 * heartbeat_interval if heartbeat_interval else None)
-        )
+        # In the owning process heartbeats are off unless asked for (the storage dies with
+        # the process); served to worker processes (n_jobs > 1) it beats with the defaults
+        # unless ``heartbeat_interval=None`` turned them off: see ``for_workers``.
+        self._workers_heartbeat = resolve(heartbeat_interval, grace_period)
+        if heartbeat_interval == "default":
+            self.heartbeat_interval, self.grace_period = None, None
+        else:
+            self.heartbeat_interval, self.grace_period = self._workers_heartbeat
+        self.failed_trial_callback = failed_trial_callback
+
+    def heartbeat_for_workers(self) -> tuple[float | None, float | None]:
+        """(interval, grace) while this storage is served to worker processes."""
+        return self._workers_heartbeat
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
@@ -247,23 +260,22 @@ class InMemoryStorage(BaseStorage):
         with self._lock:
             self._heartbeats[trial_id] = time.time()
 
-    def fail_stale_trials(self, study_id: int) -> list[int]:
-        if not self.heartbeat_interval or self.grace_period is None:
-            return []
-        now = time.time()
-        failed = []
+    def stale_trial_ids(self, study_id: int, older_than: float) -> list[tuple[int, float]]:
         with self._lock:
-            for t in self._study(study_id).trials:
-                if t.state != TrialState.RUNNING:
-                    continue
-                beat = self._heartbeats.get(t.trial_id)
-                if beat is not None and now - beat > self.grace_period:
-                    t.state = TrialState.FAIL
-                    t.datetime_complete = _dt.datetime.now()
-                    t.system_attrs[keys.FAIL_REASON] = (
-                        f"heartbeat stale for {now - beat:.1f}s > grace period "
-                        f"{self.grace_period}s (worker died?)"
-                    )
-                    self._heartbeats.pop(t.trial_id, None)
-                    failed.append(t.trial_id)
-        return failed
+            ids = {t.trial_id for t in self._study(study_id).trials}
+            return [
+                (tid, beat)
+                for tid, beat in self._heartbeats.items()
+                if beat < older_than and tid in ids and self._trial(tid).state == TrialState.RUNNING
+            ]
+
+    def fail_trial(self, trial_id: int, reason: str) -> bool:
+        with self._lock:
+            t = self._trial(trial_id)
+            if t.state != TrialState.RUNNING:
+                return False
+            t.system_attrs[keys.FAIL_REASON] = str(reason)
+            t.state = TrialState.FAIL
+            t.datetime_complete = _dt.datetime.now()
+            self._heartbeats.pop(trial_id, None)
+            return True

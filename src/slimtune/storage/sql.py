@@ -9,8 +9,12 @@ Design points
 * Trial numbers come from a per-study counter bumped with ``UPDATE ... RETURNING`` inside
   the trial's insert transaction: atomic on both back ends, so several processes never
   duplicate or skip a number.
-* Finished trials never change; ``get_all_trials`` caches them and reads only newer or
-  unfinished ones, so a sampler's per-suggestion read stays cheap in long studies.
+* No cache here: every read asks the database. The read cache of finished trials is a
+  separate layer, :class:`slimtune.storage.cached.CachedStorage`, which studies put in
+  front of this storage (``get_storage`` does), reading through :meth:`read_trials`.
+* Ids are never reused (``AUTOINCREMENT`` on SQLite, sequences on PostgreSQL), so a
+  cache keyed by id stays right when studies are deleted and created.
+* Heartbeats are on by default (:mod:`slimtune.storage.heartbeat`).
 * Everything is JSON; the schema version is stored and checked on open.
 """
 
@@ -20,7 +24,6 @@ import datetime as _dt
 import json
 import math
 import random
-import threading
 import time
 from collections.abc import Callable, Container, Sequence
 from typing import Any, TypeVar
@@ -41,6 +44,7 @@ from slimtune.storage.base import (
     DuplicatedStudyError,
     StudyNotFoundError,
 )
+from slimtune.storage.heartbeat import resolve
 from slimtune.trial import FrozenTrial, TrialState
 
 T = TypeVar("T")
@@ -61,6 +65,7 @@ studies = sa.Table(
     sa.Column("directions", sa.Text, nullable=False),
     sa.Column("next_number", sa.Integer, nullable=False, default=0),
     sa.Column("created_at", sa.Float, nullable=False),
+    sqlite_autoincrement=True,
 )
 study_attrs = sa.Table(
     "study_attrs",
@@ -93,6 +98,7 @@ trials = sa.Table(
     sa.Column("datetime_complete", sa.Float, nullable=True),
     sa.Column("heartbeat", sa.Float, nullable=True),
     sa.UniqueConstraint("study_id", "number", name="uq_trial_number"),
+    sqlite_autoincrement=True,
 )
 trial_params = sa.Table(
     "trial_params",
@@ -165,16 +171,19 @@ def _values_from_json(s: str | None) -> list[float] | None:
 class SQLStorage(BaseStorage):
     """A study database: ``sqlite:///path.db`` or ``postgresql+psycopg://user@host/db``.
 
-    ``heartbeat_interval`` (seconds) turns on heartbeats: a RUNNING trial whose worker has
-    not beaten for ``grace_period`` seconds (default twice the interval) is marked FAIL.
+    Heartbeats are on by default (every ``heartbeat_interval`` = 10 s; a RUNNING trial
+    without a beat for ``grace_period`` = 30 s is failed, and handed to
+    ``failed_trial_callback``, e.g. ``RetryFailedTrialCallback()``); pass
+    ``heartbeat_interval=None`` to turn them off.
     """
 
     def __init__(
         self,
         url: str,
-        heartbeat_interval: float | None = None,
+        heartbeat_interval: Any = "default",
         grace_period: float | None = None,
         engine_kwargs: dict[str, Any] | None = None,
+        failed_trial_callback: Any = None,
     ):
         if not isinstance(url, str) or "://" not in url:
             raise ValueError(
@@ -184,18 +193,10 @@ class SQLStorage(BaseStorage):
         if url.startswith("postgresql://"):
             url = "postgresql+psycopg://" + url[len("postgresql://") :]
         self.url = url
-        self.heartbeat_interval = heartbeat_interval
-        self.grace_period = (
-            grace_period
-            if grace_period is not None
-            else (2 * heartbeat_interval if heartbeat_interval else None)
-        )
+        self.heartbeat_interval, self.grace_period = resolve(heartbeat_interval, grace_period)
+        self.failed_trial_callback = failed_trial_callback
         self._engine_kwargs = dict(engine_kwargs or {})
         self._init_engine()
-        self._cache_lock = threading.Lock()
-        self._finished: dict[int, dict[int, FrozenTrial]] = {}  # study -> trial_id -> trial
-        self._watermark: dict[int, int] = {}  # study -> largest trial_id read
-        self._unfinished: dict[int, list[int]] = {}  # study -> ids unfinished at last read
 
     # --- engine -----------------------------------------------------------------------
     def _init_engine(self) -> None:
@@ -259,16 +260,13 @@ class SQLStorage(BaseStorage):
             "url": self.url,
             "heartbeat_interval": self.heartbeat_interval,
             "grace_period": self.grace_period,
+            "failed_trial_callback": self.failed_trial_callback,
             "_engine_kwargs": self._engine_kwargs,
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._init_engine()
-        self._cache_lock = threading.Lock()
-        self._finished = {}
-        self._watermark = {}
-        self._unfinished = {}
 
     def close(self) -> None:
         self.engine.dispose()
@@ -336,9 +334,6 @@ class SQLStorage(BaseStorage):
             conn.execute(studies.delete().where(studies.c.study_id == study_id))
 
         self._write(go)
-        with self._cache_lock:
-            self._finished.pop(study_id, None)
-            self._watermark.pop(study_id, None)
 
     def get_study_id_from_name(self, study_name: str) -> int:
         row = self._read(
@@ -594,32 +589,23 @@ class SQLStorage(BaseStorage):
     def get_all_trials(
         self, study_id: int, states: Container[TrialState] | None = None
     ) -> list[FrozenTrial]:
-        with self._cache_lock:
-            finished = self._finished.setdefault(study_id, {})
-            mark = self._watermark.get(study_id, 0)
-            unfinished_old = list(self._unfinished.get(study_id, []))
-        cond = sa.and_(trials.c.study_id == study_id, trials.c.trial_id > mark)
-        if unfinished_old:
-            cond = sa.or_(cond, trials.c.trial_id.in_(unfinished_old))
-        if not finished and mark == 0:
-            # First read: make sure the study exists, for a clear error.
-            self.get_study_name_from_id(study_id)
-        fresh = self._read(lambda c: self._load(c, cond))
-        with self._cache_lock:
-            unfinished: dict[int, FrozenTrial] = {}
-            for t in fresh:
-                if t.state.is_finished():
-                    finished[t.trial_id] = t
-                else:
-                    unfinished[t.trial_id] = t
-                if t.trial_id > self._watermark.get(study_id, 0):
-                    self._watermark[study_id] = t.trial_id
-            self._unfinished[study_id] = list(unfinished)
-            allt = list(finished.values()) + list(unfinished.values())
-        allt.sort(key=lambda t: t.number)
-        if states is None:
-            return allt
-        return [t for t in allt if t.state in states]
+        cond = trials.c.study_id == study_id
+        if states is not None:
+            cond = sa.and_(cond, trials.c.state.in_([int(x) for x in TrialState if x in states]))
+        got = self._read(lambda c: self._load(c, cond))
+        if not got:
+            self.get_study_name_from_id(study_id)  # a clear error for a missing study
+        return got
+
+    def read_trials(
+        self, study_id: int, newer_than: int, ids: Sequence[int] = ()
+    ) -> list[FrozenTrial]:
+        cond = sa.and_(trials.c.study_id == study_id, trials.c.trial_id > newer_than)
+        if ids:
+            cond = sa.or_(
+                cond, sa.and_(trials.c.study_id == study_id, trials.c.trial_id.in_(list(ids)))
+            )
+        return self._read(lambda c: self._load(c, cond))
 
     def get_n_trials(self, study_id: int, states: Container[TrialState] | None = None) -> int:
         q = sa.select(sa.func.count()).select_from(trials).where(trials.c.study_id == study_id)
@@ -638,45 +624,37 @@ class SQLStorage(BaseStorage):
             )
         )
 
-    def fail_stale_trials(self, study_id: int) -> list[int]:
-        if not self.heartbeat_interval or self.grace_period is None:
-            return []
-        now = time.time()
-        limit = now - self.grace_period
-
-        def go(conn: sa.Connection) -> list[tuple[int, float]]:
-            rows = conn.execute(
+    def stale_trial_ids(self, study_id: int, older_than: float) -> list[tuple[int, float]]:
+        rows = self._read(
+            lambda c: c.execute(
                 sa.select(trials.c.trial_id, trials.c.heartbeat).where(
                     trials.c.study_id == study_id,
                     trials.c.state == int(TrialState.RUNNING),
                     trials.c.heartbeat.is_not(None),
-                    trials.c.heartbeat < limit,
+                    trials.c.heartbeat < older_than,
                 )
             ).all()
-            out = []
-            for tid, beat in rows:
-                n = conn.execute(
-                    trials.update()
-                    .where(trials.c.trial_id == tid, trials.c.state == int(TrialState.RUNNING))
-                    .values(state=int(TrialState.FAIL), datetime_complete=now)
-                ).rowcount
-                if n:
-                    reason = (
-                        f"heartbeat stale for {now - beat:.1f}s > grace period "
-                        f"{self.grace_period}s (worker died?)"
-                    )
-                    conn.execute(
-                        trial_attrs.insert().values(
-                            trial_id=tid,
-                            kind="system",
-                            key=keys.FAIL_REASON,
-                            value_json=json.dumps(reason),
-                        )
-                    )
-                    out.append((tid, beat))
-            return out
+        )
+        return [(int(t), float(b)) for t, b in rows]
 
-        return [tid for tid, _ in self._write(go)]
+    def fail_trial(self, trial_id: int, reason: str) -> bool:
+        vj = _dumps(str(reason), "fail reason")
+
+        def go(conn: sa.Connection) -> bool:
+            n = conn.execute(
+                trials.update()
+                .where(trials.c.trial_id == trial_id, trials.c.state == int(TrialState.RUNNING))
+                .values(state=int(TrialState.FAIL), datetime_complete=time.time())
+            ).rowcount
+            if n != 1:
+                return False
+            key = {"trial_id": trial_id, "kind": "system", "key": keys.FAIL_REASON}
+            cond = [trial_attrs.c[k] == v for k, v in key.items()]
+            if conn.execute(trial_attrs.update().where(*cond).values(value_json=vj)).rowcount == 0:
+                conn.execute(trial_attrs.insert().values(**key, value_json=vj))
+            return True
+
+        return self._write(go)
 
 
 _DIST_CACHE: dict[str, BaseDistribution] = {}

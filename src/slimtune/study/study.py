@@ -1,15 +1,7 @@
 """Studies: create/load, ask/tell, optimize, best trials and the Pareto front.
 
-Failure policy (what ``optimize`` does when a trial goes wrong)
-* The objective returns NaN, +-inf, None, a non-number or the wrong number of values:
-  the trial is stored FAIL with the reason in ``system_attrs["fail_reason"]`` and the
-  study goes on.
-* The objective raises: the trial is stored FAIL with the exception text. With the
-  default ``catch=None`` every ``Exception`` is caught and the study goes on. Pass
-  ``catch=()`` (Optuna's default) or a tuple of exception types to make any *other*
-  exception stop the study: it is re-raised after the trial has been stored.
-* ``KeyboardInterrupt`` always stops the study; the running trial is stored FAIL first.
-Nothing already stored is ever removed or changed by a failure.
+What happens to a trial that fails (the failure policy) is the trial engine's:
+see :mod:`slimtune.study.engine`, which ``optimize`` and every executor run trials through.
 """
 
 from __future__ import annotations
@@ -18,7 +10,6 @@ import datetime as _dt
 import logging
 import math
 import os
-import threading
 import time
 import uuid
 from collections.abc import Callable, Container, Iterable, Sequence
@@ -29,13 +20,20 @@ import numpy as np
 from slimtune import keys
 from slimtune.distributions import BaseDistribution
 from slimtune.multiobjective import is_pareto_front, to_losses
+from slimtune.progress import StudyProgress
 from slimtune.pruners.base import BasePruner, NopPruner
 from slimtune.samplers.base import BaseSampler
 from slimtune.storage import BaseStorage, DuplicatedStudyError, get_storage
+from slimtune.study.engine import (
+    check_values,
+    normalize_catch,
+    reap_stale,
+    run_in_processes,
+    run_trials,
+)
 from slimtune.trial import (
     FrozenTrial,
     Trial,
-    TrialPruned,
     TrialState,
 )
 
@@ -92,8 +90,13 @@ class Study:
         self.sampler: BaseSampler = sampler
         self.pruner: BasePruner = pruner if pruner is not None else NopPruner()
         self._stop_flag = False
-        self._known_dists: dict[str, BaseDistribution] = {}
-        self._worker_id = uuid.uuid4().hex[:8]
+        # name -> the distribution the stored trials first gave it, and how many of the
+        # stored trials that index has seen (see known_distribution).
+        self._history_dists: dict[str, BaseDistribution] = {}
+        self._history_upto = 0
+        # A process that died left its trials RUNNING: fail those whose heartbeat is stale
+        # now, so that opening a study (CLI listings too) shows what happened.
+        reap_stale(self)
 
     # --- basic properties ---------------------------------------------------------------
     @property
@@ -108,6 +111,21 @@ class Study:
 
     def _is_multi_objective(self) -> bool:
         return len(self._directions) > 1
+
+    @property
+    def storage(self) -> BaseStorage:
+        """The storage this study lives in (what executors hand to their workers)."""
+        return self._storage
+
+    @property
+    def study_id(self) -> int:
+        """The study's id in its storage."""
+        return self._study_id
+
+    @property
+    def stop_requested(self) -> bool:
+        """True after :meth:`stop`, until the next ``optimize`` starts."""
+        return self._stop_flag
 
     @property
     def user_attrs(self) -> dict[str, Any]:
@@ -149,16 +167,27 @@ class Study:
         decision). ``key`` must be declared in :mod:`slimtune.keys`."""
         self._storage.set_trial_system_attr(trial_id, key, value)
 
-    def _get_trials_for_sampler(
-        self, states: Container[TrialState] | None = None
-    ) -> list[FrozenTrial]:
-        trials = self._storage.get_all_trials(self._study_id, states)
-        for t in trials[-50:]:
-            self._known_dists.update(t.distributions)
-        return trials
+    def known_distribution(self, name: str, refresh: bool = True) -> BaseDistribution | None:
+        """The distribution the study's *stored* trials (of every process and every earlier
+        run) first gave parameter ``name``, or None if no stored trial has it.
 
-    def _known_distribution(self, name: str) -> BaseDistribution | None:
-        return self._known_dists.get(name)
+        This is what "a parameter keeps its kind of distribution" is checked against, so the
+        rule holds across processes and resumes. ``refresh=False`` skips reading trials
+        stored since the last call (a trial refreshes once, at its first new parameter).
+        """
+        if refresh:
+            trials = self._storage.get_all_trials(self._study_id)
+            # Trials before ``_history_upto`` were all finished when last read: never again.
+            i = self._history_upto
+            while i < len(trials) and trials[i].state.is_finished():
+                for k, d in trials[i].distributions.items():
+                    self._history_dists.setdefault(k, d)
+                i += 1
+            self._history_upto = i
+            for t in trials[i:]:  # running ones (other workers), and finished after them
+                for k, d in t.distributions.items():
+                    self._history_dists.setdefault(k, d)
+        return self._history_dists.get(name)
 
     def _complete_trials(self) -> list[FrozenTrial]:
         return self._storage.get_all_trials(self._study_id, (TrialState.COMPLETE,))
@@ -241,12 +270,12 @@ class Study:
         if state is None:
             state = TrialState.COMPLETE
         if state == TrialState.COMPLETE:
-            vals, reason = self._check_values(values)
+            vals, reason = check_values(values, len(self._directions))
             if reason is not None:
                 state = TrialState.FAIL
         elif state == TrialState.PRUNED:
             if values is not None:
-                vals, _ = self._check_values(values)
+                vals, _ = check_values(values, len(self._directions))
             elif frozen.intermediate_values:
                 last = frozen.intermediate_values[max(frozen.intermediate_values)]
                 cand = last if isinstance(last, list) else [last]
@@ -278,34 +307,6 @@ class Study:
             )
         return done
 
-    def _check_values(self, values: Any) -> tuple[list[float] | None, str | None]:
-        n = len(self._directions)
-        if values is None:
-            return None, "the objective returned None."
-        if isinstance(values, (str, bytes)):
-            return None, f"the objective returned {values!r}, not a number."
-        if isinstance(values, Sequence) or (isinstance(values, np.ndarray) and values.ndim == 1):
-            seq = list(values)
-        else:
-            seq = [values]
-        if len(seq) != n:
-            return None, (
-                f"the objective returned {len(seq)} value(s) {seq!r}; the study has {n} "
-                "objective(s)."
-            )
-        out = []
-        for v in seq:
-            try:
-                f = float(v)
-            except (TypeError, ValueError):
-                return None, f"the objective returned {v!r}, which is not a number."
-            if math.isnan(f):
-                return None, "the objective returned NaN."
-            if math.isinf(f):
-                return None, f"the objective returned {f}."
-            out.append(f)
-        return out, None
-
     def _resolve_trial_id(self, trial: Trial | FrozenTrial | int) -> int:
         if isinstance(trial, Trial):
             return trial._trial_id
@@ -323,19 +324,28 @@ class Study:
         params: dict[str, Any],
         user_attrs: dict[str, Any] | None = None,
         skip_if_exists: bool = False,
+        *,
+        system_attrs: dict[str, Any] | None = None,
+        intermediate_values: dict[int, Any] | None = None,
     ) -> None:
-        """Queue a configuration; the next ``ask`` runs it (unsuggested params are sampled)."""
+        """Queue a configuration; the next ``ask`` runs it (unsuggested params are sampled).
+
+        ``system_attrs`` and ``intermediate_values`` (beyond Optuna's signature) let a
+        retry carry its history, see :class:`~slimtune.storage.RetryFailedTrialCallback`.
+        """
         if skip_if_exists:
             for t in self.get_trials():
                 fixed = t.system_attrs.get(keys.FIXED_PARAMS)
                 if t.params == params or fixed == params:
                     return
-        self._storage.create_new_trial(
+        tid = self._storage.create_new_trial(
             self._study_id,
             state=TrialState.WAITING,
-            system_attrs={keys.FIXED_PARAMS: dict(params)},
+            system_attrs={**(system_attrs or {}), keys.FIXED_PARAMS: dict(params)},
             user_attrs=user_attrs,
         )
+        for step, v in (intermediate_values or {}).items():
+            self._storage.set_trial_intermediate_value(tid, int(step), v)
 
     def add_trial(self, trial: FrozenTrial) -> None:
         """Add a finished trial (e.g. from another study or a past run)."""
@@ -377,98 +387,42 @@ class Study:
             raise ValueError(f"n_trials must be a non-negative int or None, got {n_trials!r}.")
         if timeout is not None and timeout < 0:
             raise ValueError(f"timeout must be >= 0 seconds or None, got {timeout!r}.")
-        catch_t = _normalize_catch(catch)
+        catch_t = normalize_catch(catch)
         if n_jobs == -1:
             n_jobs = os.cpu_count() or 1
         if not isinstance(n_jobs, int) or n_jobs < 1:
             raise ValueError(f"n_jobs must be a positive int or -1, got {n_jobs!r}.")
         self._stop_flag = False
         if n_jobs > 1:
-            from slimtune.parallel.local import optimize_parallel
-
-            optimize_parallel(
-                self,
-                func,
-                n_trials,
-                timeout,
-                n_jobs,
-                catch_t,
-                list(callbacks or []),
+            run_in_processes(
+                self, func, n_trials, timeout, n_jobs, catch_t, list(callbacks or []),
                 show_progress_bar,
             )
             return
-        progress = _Progress(self, n_trials, timeout) if show_progress_bar else None
+        progress = StudyProgress(self, n_trials) if show_progress_bar else None
         t0 = time.monotonic()
         done = 0
-        try:
-            while not self._stop_flag:
-                if n_trials is not None and done >= n_trials:
-                    break
-                if timeout is not None and time.monotonic() - t0 >= timeout:
-                    break
-                frozen = self._run_one(func, catch_t)
-                done += 1
-                for cb in callbacks or []:
-                    cb(self, frozen)
-                if progress:
-                    progress.update(frozen)
-                if gc_after_trial:
-                    import gc
 
-                    gc.collect()
+        def claim() -> bool:
+            nonlocal done
+            if n_trials is not None and done >= n_trials:
+                return False
+            if timeout is not None and time.monotonic() - t0 >= timeout:
+                return False
+            done += 1
+            return True
+
+        def on_done(frozen: FrozenTrial) -> None:
+            for cb in callbacks or []:
+                cb(self, frozen)
+            if progress:
+                progress.update(frozen)
+
+        try:
+            run_trials(self, func, catch_t, claim, on_done, gc_after_trial=gc_after_trial)
         finally:
             if progress:
                 progress.close()
-
-    def _reap_stale(self) -> None:
-        st = self._storage
-        if not st.is_heartbeat_enabled():
-            return
-        for tid in st.fail_stale_trials(self._study_id):
-            frozen = st.get_trial(tid)
-            logger.warning(
-                "Trial %d failed: %s", frozen.number, frozen.system_attrs.get(keys.FAIL_REASON)
-            )
-            cb = getattr(st, "failed_trial_callback", None)
-            if cb is not None:
-                cb(self, frozen)
-
-    def _run_one(
-        self,
-        func: ObjectiveFuncType,
-        catch: tuple[type[BaseException], ...],
-        on_start: Callable[[int], None] | None = None,
-    ) -> FrozenTrial:
-        self._reap_stale()
-        trial = self.ask()
-        if on_start is not None:
-            on_start(trial._trial_id)
-        beat = _Heartbeat(self._storage, trial._trial_id)
-        state: TrialState | None = None
-        values: Any = None
-        reraise: BaseException | None = None
-        try:
-            values = func(trial)
-        except TrialPruned:
-            state = TrialState.PRUNED
-            values = None
-        except BaseException as e:  # noqa: BLE001 - every failure is recorded
-            state = TrialState.FAIL
-            msg = f"{type(e).__name__}: {e}"
-            try:
-                self._storage.set_trial_system_attr(trial._trial_id, keys.FAIL_REASON, msg)
-            except Exception:  # noqa: BLE001 - the storage error must not hide the original
-                logger.exception("could not store the failure reason of trial %d", trial.number)
-            if isinstance(e, Exception) and isinstance(e, catch):
-                logger.warning("Trial %d failed: %s", trial.number, msg)
-            else:
-                reraise = e
-        finally:
-            beat.stop()
-        frozen = self.tell(trial, values, state=state, skip_if_finished=True)
-        if reraise is not None:
-            raise reraise
-        return frozen
 
     # --- misc -------------------------------------------------------------------------
     def trials_records(self) -> list[dict[str, Any]]:
@@ -496,74 +450,6 @@ class Study:
 
     def __repr__(self) -> str:
         return f"Study(name={self.study_name!r}, directions={self._directions})"
-
-
-def _normalize_catch(catch: Any) -> tuple[type[BaseException], ...]:
-    if catch is None:
-        return (Exception,)
-    if isinstance(catch, type) and issubclass(catch, BaseException):
-        return (catch,)
-    out = tuple(catch)
-    for c in out:
-        if not (isinstance(c, type) and issubclass(c, BaseException)):
-            raise TypeError(f"catch must hold exception classes, got {c!r}.")
-    return out
-
-
-class _Heartbeat:
-    """Beats for one running trial in a daemon thread while the objective runs."""
-
-    def __init__(self, storage: BaseStorage, trial_id: int):
-        self._thread: threading.Thread | None = None
-        interval = storage.heartbeat_interval
-        if interval:
-            self._stop = threading.Event()
-            self._thread = threading.Thread(
-                target=self._run, args=(storage, trial_id, float(interval)), daemon=True
-            )
-            self._thread.start()
-
-    def _run(self, storage: BaseStorage, trial_id: int, interval: float) -> None:
-        while not self._stop.wait(interval):
-            try:
-                storage.record_heartbeat(trial_id)
-            except Exception:  # noqa: BLE001 - a missed beat is not fatal
-                logger.debug("heartbeat failed", exc_info=True)
-
-    def stop(self) -> None:
-        if self._thread is not None:
-            self._stop.set()
-            self._thread.join(timeout=5)
-
-
-class _Progress:
-    """A rich progress bar (trials done, best so far); silent when not on a terminal."""
-
-    def __init__(self, study: Study, n_trials: int | None, timeout: float | None):
-        import sys
-
-        from slimtune.progress import ProgressBar
-
-        self.study = study
-        self.enabled = sys.stderr.isatty()
-        self._p = ProgressBar(study.study_name, n_trials) if self.enabled else None
-
-    def update(self, frozen: FrozenTrial) -> None:
-        if self._p is None:
-            return
-        best = ""
-        try:
-            if self.study._is_multi_objective():
-                best = f"front: {len(self.study.best_trials)}"
-            else:
-                best = f"best: {self.study.best_value:.6g}"
-        except ValueError:
-            pass
-        self._p.advance(best)
-
-    def close(self) -> None:
-        if self._p is not None:
-            self._p.close()
 
 
 # --- module-level functions -----------------------------------------------------------
