@@ -17,6 +17,7 @@ __all__ = [
     "FIDELITY_BUDGET",
     "BOHB_BUDGET",
     "GP_PROPOSAL",
+    "EXECUTOR_TASK",
     "RUNG_PREFIX",
     "rung_key",
     "ALL_KEYS",
@@ -37,6 +38,9 @@ RETRY_COUNT = "retry_count"
 BOHB_BUDGET = "bohb:budget"
 #: list of floats: the GP's proposal in the unit cube (for fantasies of running trials).
 GP_PROPOSAL = "gp:proposal"
+#: str: the executor task that ran this trial (a Dask share: ``"<run>:<index>"``), so that
+#: a task restarted after its worker was lost runs only what its first try did not.
+EXECUTOR_TASK = "executor:task"
 #: prefix of the keys of successive-halving rung decisions, see :func:`rung_key`.
 RUNG_PREFIX = "sh:rung@"
 
@@ -52,6 +56,7 @@ ALL_KEYS = (
     RETRY_COUNT,
     BOHB_BUDGET,
     GP_PROPOSAL,
+    EXECUTOR_TASK,
     FIDELITY_BUDGET,
 )
 
