@@ -46,6 +46,7 @@ bench-nas: venv
 
 lint: venv
 	$(BIN)/ruff check src tests benchmarks examples
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV) demo.db* demo_out quickstart.db* .pytest_cache

@@ -314,7 +314,7 @@ def test_copy_study(tmp_path):
     src = st.create_study(study_name="a", sampler=st.samplers.RandomSampler(seed=0))
     src.optimize(quad, n_trials=5)
     url = f"sqlite:///{tmp_path}/c.db"
-    st.copy_study(from_study_name="a", from_storage=src._storage, to_storage=url)
+    st.copy_study(from_study_name="a", from_storage=src.storage, to_storage=url)
     dst = st.load_study(study_name="a", storage=url)
     assert [t.params for t in dst.trials] == [t.params for t in src.trials]
     assert [t.values for t in dst.trials] == [t.values for t in src.trials]

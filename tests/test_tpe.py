@@ -302,7 +302,7 @@ def test_running_trials_are_bad_observations() -> None:
     study = st.create_study(sampler=TPESampler(seed=0))
     study.optimize(sphere, n_trials=12)
     study.ask().suggest_float("x0", -5, 5)
-    trials = [t for t in study._get_trials_for_sampler() if t.number != 999]
+    trials = [t for t in study.get_trials(deepcopy=False) if t.number != 999]
     obs = study.sampler._collect_observations(study, trials)
     below, n = study.sampler._split(obs)
     assert n == 12
@@ -325,7 +325,7 @@ def test_pruned_ranked_after_complete_by_step_then_value() -> None:
         t.report(v, step)
         study.tell(t, state=st.TrialState.PRUNED)
     sampler = study.sampler
-    obs = sampler._collect_observations(study, study._get_trials_for_sampler())
+    obs = sampler._collect_observations(study, study.get_trials(deepcopy=False))
     order = np.lexsort((obs.losses[:, 0], obs.tier))
     assert [obs.trials[i].number for i in order] == [1, 0, 2, 3, 4]
     sampler.gamma = lambda n: 3
@@ -359,7 +359,7 @@ def test_feasible_trials_preferred() -> None:
         t.suggest_float("x", -10, 10)
         t.set_constraints([c])
         study.tell(t, x)
-    obs = study.sampler._collect_observations(study, study._get_trials_for_sampler())
+    obs = study.sampler._collect_observations(study, study.get_trials(deepcopy=False))
     below, _ = study.sampler._split(obs)
     assert below.tolist() == [False, True]
 

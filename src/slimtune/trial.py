@@ -154,6 +154,16 @@ class _SuggestMixin:
     def _suggest(self, name: str, dist: BaseDistribution) -> Any:  # pragma: no cover
         raise NotImplementedError
 
+    def suggest(self, name: str, distribution: BaseDistribution) -> Any:
+        """A value of ``name`` from a distribution object (what ``suggest_*`` build), e.g.
+        for spaces declared as data: ``trial.suggest("lr", FloatDistribution(1e-4, 1, log=True))``.
+        """
+        if not isinstance(distribution, BaseDistribution):
+            raise TypeError(
+                f"parameter {name!r}: expected a distribution object, got {distribution!r}."
+            )
+        return self._suggest(name, distribution)
+
     @staticmethod
     def _make(name: str, cls: type, *args: Any, **kw: Any) -> BaseDistribution:
         if not isinstance(name, str) or not name:
@@ -370,8 +380,13 @@ class Trial(_SuggestMixin):
     def trial_id(self) -> int:
         return self._trial_id
 
+    def freeze(self) -> FrozenTrial:
+        """The running trial as a :class:`FrozenTrial` (what samplers and pruners see).
+
+        Cached until the trial changes; treat it as read-only."""
+        return self._snapshot()
+
     def _snapshot(self) -> FrozenTrial:
-        """The trial as a FrozenTrial (cached until the trial changes; treat as read-only)."""
         if self._snap is None:
             self._snap = self._make_snapshot()
         return self._snap

@@ -241,7 +241,7 @@ class Study:
         self.sampler.before_trial(self, frozen)
         trial = Trial(self, tid, frozen)
         for name, dist in (fixed_distributions or {}).items():
-            trial._suggest(name, dist)
+            trial.suggest(name, dist)
         return trial
 
     def tell(
@@ -257,7 +257,7 @@ class Study:
         rather than raising, so that a study never loses a trial to a bad return value.
         """
         tid = self._resolve_trial_id(trial)
-        frozen = trial._snapshot() if isinstance(trial, Trial) else self._storage.get_trial(tid)
+        frozen = trial.freeze() if isinstance(trial, Trial) else self._storage.get_trial(tid)
         if frozen.state.is_finished():
             if skip_if_finished:
                 return frozen
@@ -309,7 +309,7 @@ class Study:
 
     def _resolve_trial_id(self, trial: Trial | FrozenTrial | int) -> int:
         if isinstance(trial, Trial):
-            return trial._trial_id
+            return trial.trial_id
         if isinstance(trial, FrozenTrial):
             return trial.trial_id
         if isinstance(trial, (int, np.integer)):
