@@ -316,7 +316,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--heartbeat",
         type=float,
         default=None,
-        help="heartbeat interval in seconds (fails trials of dead workers)",
+        help="heartbeat interval in seconds (default 10; trials of dead workers fail after 3)",
     )
 
     try:
