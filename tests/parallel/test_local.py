@@ -96,3 +96,45 @@ def test_timeout_with_processes():
     study.optimize(slow, timeout=0.5, n_jobs=2)
     assert time.time() - t0 < 5
     assert 2 <= len(study.trials) <= 20
+
+
+def _suicidal_once(trial):
+    import time
+
+    x = trial.suggest_float("x", 0, 1)
+    if trial.number == 2 and "retried_from" not in trial.system_attrs:
+        os.kill(os.getpid(), signal.SIGKILL)
+    time.sleep(0.1)  # the parent sees the death (and re-queues) long before the budget ends
+    return x
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+def test_killed_worker_trial_is_retried_when_asked(tmp_path, kind):
+    cb = st.storage.RetryFailedTrialCallback(max_retry=1)
+    storage = (
+        st.InMemoryStorage(failed_trial_callback=cb)
+        if kind == "memory"
+        else st.SQLStorage(f"sqlite:///{tmp_path}/r.db", failed_trial_callback=cb)
+    )
+    study = st.create_study(storage=storage, sampler=st.samplers.RandomSampler(seed=0))
+    study.optimize(_suicidal_once, n_trials=8, n_jobs=2)
+    trials = study.trials
+    assert trials[2].state == TrialState.FAIL
+    retries = [t for t in trials if t.system_attrs.get("retried_from") == 2]
+    assert len(retries) == 1 and retries[0].params == trials[2].params
+    assert retries[0].state == TrialState.COMPLETE
+    assert TrialState.RUNNING not in [t.state for t in trials]
+
+
+def test_memory_storage_served_to_workers_beats():
+    """While served to worker processes, the memory storage runs heartbeats (default on)."""
+    storage = st.InMemoryStorage()
+
+    def obj(trial):
+        trial.set_user_attr("interval", trial.study.storage.heartbeat_interval)  # the worker's
+        return trial.suggest_float("x", 0, 1)
+
+    study = st.create_study(storage=storage)
+    study.optimize(obj, n_trials=2, n_jobs=2)
+    assert [t.user_attrs["interval"] for t in study.trials] == [10.0, 10.0]
+    assert storage.heartbeat_interval is None  # restored after the run
