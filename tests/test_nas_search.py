@@ -12,6 +12,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 import slimtune as st  # noqa: E402
+from slimtune.nas import objective as O  # noqa: E402
 from slimtune.nas import search as S  # noqa: E402
 from slimtune.nas.data import load_digits  # noqa: E402
 from slimtune.nas.space import ArchSpace  # noqa: E402
@@ -131,7 +132,7 @@ def test_search_end_to_end_with_pruner_reports(tmp_path, digits):
 
 def test_over_budget_models_are_never_trained(tmp_path, digits, monkeypatch):
     trained_macs = []
-    real_train = S.train_model
+    real_train = O.train_model
 
     def spy(model, data, cfg, on_epoch=None, eval_on="val"):
         from slimtune.nas.profile import count_macs
@@ -139,6 +140,8 @@ def test_over_budget_models_are_never_trained(tmp_path, digits, monkeypatch):
         trained_macs.append(count_macs(model, (1, 1, 8, 8)))
         return real_train(model, data, cfg, on_epoch, eval_on)
 
+    # the objective trains the trials, the search retrains the chosen model
+    monkeypatch.setattr(O, "train_model", spy)
     monkeypatch.setattr(S, "train_model", spy)
     budget = 6000
     cfg = _cfg(
