@@ -20,7 +20,8 @@ Sections (all but ``model`` optional; errors name the key and what is allowed)::
     retrain:    {top_k: 3, epochs: 30, subset} # retrain the top k at full budget, re-rank
     output:     {dir, plot, export: [torchscript, onnx], save_trial_weights}
 
-This module reads no data and imports no torch.
+This module reads no data; importing it imports no torch (parsing checks ``pick.rule``
+against :data:`slimtune.nas.selection.PICK_RULES`, which does).
 """
 
 from __future__ import annotations
