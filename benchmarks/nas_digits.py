@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from slimtune.multiobjective import is_pareto_front, to_losses  # noqa: E402
 from slimtune.nas.data import load_digits  # noqa: E402
+from slimtune.nas.objective import TrialRecord  # noqa: E402
 from slimtune.nas.profile import profile_spec  # noqa: E402
 from slimtune.nas.search import run_search  # noqa: E402
 from slimtune.nas.spec import ModelSpec, build_model  # noqa: E402
@@ -160,6 +161,8 @@ def main() -> int:
     search_s = time.monotonic() - t0
     n_trials = len(res.study.trials)
     states = [t.state.name for t in res.study.trials]
+    records = [TrialRecord.of(t) for t in res.study.trials]
+    n_skipped = sum(r is not None and r.skipped is not None for r in records)
 
     # 2. retrain the top-k of the front (by validation accuracy) and the reference ---------
     t1 = time.monotonic()
@@ -207,8 +210,7 @@ def main() -> int:
     print(
         f"search: {n_trials} trials in {search_s:.0f} s ({states.count('COMPLETE')} complete, "
         f"{states.count('PRUNED')} pruned, {states.count('FAIL')} failed); "
-        f"budget {budget:,} MACs; {sum('skipped' in t.user_attrs for t in res.study.trials)}"
-        " over budget (not trained)"
+        f"budget {budget:,} MACs; {n_skipped} over budget (not trained)"
     )
     print("\nPareto front (search fidelity, validation):")
     print(f"{'trial':>5} {'val acc':>8} {'MACs':>9} {'params':>7}")

@@ -1,17 +1,18 @@
 """The NAS search end to end (tiny nets, few epochs): constraints checked before training,
-per-epoch reports to the pruner, Pareto front, pick rules, outputs, CLI with resume."""
+per-epoch reports to the pruner, Pareto front, outputs, CLI with resume (pick rules:
+test_nas_selection.py; config: test_nas_config.py; the trial record: test_nas_objective.py)."""
 
 from __future__ import annotations
 
 import copy
 import csv
 
-import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
 
 import slimtune as st  # noqa: E402
+from slimtune.nas import objective as O  # noqa: E402
 from slimtune.nas import search as S  # noqa: E402
 from slimtune.nas.data import load_digits  # noqa: E402
 from slimtune.nas.space import ArchSpace  # noqa: E402
@@ -131,7 +132,7 @@ def test_search_end_to_end_with_pruner_reports(tmp_path, digits):
 
 def test_over_budget_models_are_never_trained(tmp_path, digits, monkeypatch):
     trained_macs = []
-    real_train = S.train_model
+    real_train = O.train_model
 
     def spy(model, data, cfg, on_epoch=None, eval_on="val"):
         from slimtune.nas.profile import count_macs
@@ -139,6 +140,8 @@ def test_over_budget_models_are_never_trained(tmp_path, digits, monkeypatch):
         trained_macs.append(count_macs(model, (1, 1, 8, 8)))
         return real_train(model, data, cfg, on_epoch, eval_on)
 
+    # the objective trains the trials, the search retrains the chosen model
+    monkeypatch.setattr(O, "train_model", spy)
     monkeypatch.setattr(S, "train_model", spy)
     budget = 6000
     cfg = _cfg(
@@ -157,33 +160,6 @@ def test_over_budget_models_are_never_trained(tmp_path, digits, monkeypatch):
     assert len(trained_macs) >= n_trained
     assert all(c.macs <= budget for c in res.candidates)
     assert all(t.number not in {c.number for c in res.front} for t in skipped)
-
-
-def _cands():
-    mk = lambda n, acc, macs: S.Candidate(n, acc, acc, macs, macs // 10, None, {}, {})  # noqa: E731
-    return [mk(0, 0.90, 1000), mk(1, 0.95, 4000), mk(2, 0.97, 20000), mk(3, 0.93, 2000)]
-
-
-def test_pick_rules():
-    c = _cands()
-    assert S.pick_model(c, "best").number == 2
-    assert S.pick_model(c, "budget", max_macs=5000).number == 1
-    assert S.pick_model(c, "budget", max_macs=10).number == 0  # nothing fits: smallest
-    assert S.pick_model(c, "smallest_above", accuracy=0.94).number == 1
-    assert S.pick_model(c, "smallest_above", accuracy=0.99).number == 2
-    # MnasNet reward acc * (macs / target) ** w
-    rewards = [x.accuracy * (x.macs / 4000) ** -0.07 for x in c]
-    assert S.pick_model(c, "mnasnet", target_macs=4000).number == int(np.argmax(rewards))
-    assert S.pick_model(c, "mnasnet", target_macs=4000, w=-1.0).number == 0
-    # pluggable: a callable or a registered rule
-    assert S.pick_model(c, lambda cs: 3).number == 3
-    S.register_pick_rule("fewest_params")(lambda cs, **_: int(np.argmin([x.params for x in cs])))
-    try:
-        assert S.pick_model(c, "fewest_params").number == 0
-    finally:
-        S.PICK_RULES.pop("fewest_params")
-    with pytest.raises(S.ConfigError, match="max_macs"):
-        S.pick_model(c, "budget")
 
 
 @pytest.mark.parametrize(

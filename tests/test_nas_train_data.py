@@ -49,14 +49,33 @@ def test_digits_split_is_stratified_and_standardised(digits):
     assert abs(float(digits.x_train.mean())) < 1e-3 and abs(digits.x_train.std() - 1) < 1e-2
 
 
-def test_stratified_subset():
+def test_stratified_subset_is_the_public_one():
+    """nas splits and subsets with ``slimtune.fidelity.stratified_subset`` (re-exported)."""
+    from slimtune.fidelity import stratified_subset
+
+    assert D.stratified_subset is stratified_subset
     y = np.repeat(np.arange(4), [100, 50, 20, 2])
     idx = D.stratified_subset(y, 0.1, seed=3)
-    assert np.array_equal(np.bincount(y[idx]), [10, 5, 2, 1])  # >= 1 per class
+    assert len(idx) == 17  # round(0.1 * 172)
+    assert np.all(np.abs(np.bincount(y[idx], minlength=4) - [10, 5, 2, 0.2]) <= 1)
     assert np.array_equal(idx, D.stratified_subset(y, 0.1, seed=3))
     assert not np.array_equal(idx, D.stratified_subset(y, 0.1, seed=4))
     with pytest.raises(ValueError, match="fraction"):
         D.stratified_subset(y, 0.0)
+
+
+def test_training_subset_is_the_stratified_subset_of_the_seed(digits, monkeypatch):
+    from slimtune.nas import train as T
+
+    seen = []
+    real = T.stratified_subset
+    monkeypatch.setattr(
+        T, "stratified_subset", lambda y, f, seed: seen.append(real(y, f, seed=seed)) or seen[-1]
+    )
+    set_seed(0)
+    train_model(build_model(SPEC), digits, TrainConfig(epochs=1, subset=0.3, seed=5, threads=1))
+    assert np.array_equal(seen[0], real(digits.y_train, 0.3, seed=5))
+    assert len(seen[0]) == round(0.3 * len(digits.y_train))
 
 
 def test_mnist1d_is_generated_offline(monkeypatch):

@@ -7,7 +7,11 @@
 * :mod:`~slimtune.nas.profile`: params, MACs (FlopCounterMode on the meta device), latency.
 * :mod:`~slimtune.nas.train`: fidelity-aware training (epochs, subset, resolution).
 * :mod:`~slimtune.nas.data`: digits, MNIST-1D, image folders, NumPy arrays (all offline).
-* :mod:`~slimtune.nas.search`: multi-objective search, Pareto front, pick rules, outputs.
+* :mod:`~slimtune.nas.config`: the search config, parsed and validated, defaults resolved once.
+* :mod:`~slimtune.nas.objective`: the trial objective and the record each trial stores.
+* :mod:`~slimtune.nas.selection`: candidates, Pareto front, pick rules.
+* :mod:`~slimtune.nas.outputs`: csv tables, plot, exports of the chosen model, summary.
+* :mod:`~slimtune.nas.search`: the multi-objective search (orchestration, retrain, resume).
 * :mod:`~slimtune.nas.export`: spec + weights, TorchScript, ONNX.
 """
 
@@ -28,14 +32,18 @@ _EXPORTS = {
     "count_params": "profile",
     "measure_latency": "profile",
     "profile_spec": "profile",
-    "PICK_RULES": "search",
-    "Candidate": "search",
-    "ConfigError": "search",
-    "SearchConfig": "search",
+    "PICK_RULES": "selection",
+    "Candidate": "selection",
+    "collect_candidates": "selection",
+    "pick_model": "selection",
+    "register_pick_rule": "selection",
+    "ConfigError": "config",
+    "SearchConfig": "config",
+    "load_config": "config",
+    "NASObjective": "objective",
+    "TrialRecord": "objective",
     "SearchResult": "search",
-    "load_config": "search",
-    "pick_model": "search",
-    "register_pick_rule": "search",
+    "export_trial": "search",
     "run_search": "search",
     "ModelSpec": "spec",
     "SpecError": "spec",

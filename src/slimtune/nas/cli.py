@@ -82,13 +82,15 @@ def cmd_search(args: argparse.Namespace) -> int:
     """Run the search of ``args.config``; print the front and where the files went."""
     from rich.console import Console
 
-    from slimtune.nas.search import ConfigError, front_table, load_config, run_search
+    from slimtune.nas.config import ConfigError, load_config
+    from slimtune.nas.outputs import print_summary
+    from slimtune.nas.search import run_search
 
     console = Console(stderr=False)
     try:
         cfg = load_config(args.config)
         if getattr(args, "study_name", None):
-            cfg.study["name"] = args.study_name
+            cfg.study.name = args.study_name
         if not sys.stderr.isatty() and args.progress is not False:
             _setup_logging()
         res = run_search(
@@ -102,25 +104,10 @@ def cmd_search(args: argparse.Namespace) -> int:
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    console.print(front_table(res.front, res.chosen))
-    if res.chosen is not None and res.chosen.retrained:
-        console.print("(front at search fidelity; the chosen model was retrained, see below)")
-    n = len(res.study.trials)
-    console.print(
-        f"{n} trials in study {res.study.study_name!r}; {len(res.candidates)} "
-        f"trained within the constraints; {res.seconds:.0f} s."
-    )
+    print_summary(res, console)
     if res.chosen is None:
         print("no model to pick: no feasible complete trial yet.", file=sys.stderr)
         return 1
-    c = res.chosen
-    console.print(
-        f"chosen: trial {c.number}, accuracy {c.accuracy:.4f}, F1 {c.f1:.4f}, "
-        f"{c.macs:,} MACs, {c.params:,} params" + (" (retrained)" if c.retrained else "")
-    )
-    for k, v in res.files.items():
-        if isinstance(v, Path):
-            console.print(f"  {k}: {v}")
     return 0
 
 

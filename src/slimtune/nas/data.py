@@ -17,6 +17,9 @@ from typing import Any
 
 import numpy as np
 
+# the one stratified subset of slimtune (re-exported here: it was once a nas-local copy)
+from slimtune.fidelity import stratified_subset
+
 __all__ = ["Dataset", "load_data", "stratified_subset"]
 
 _IMAGE_EXT = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
@@ -48,36 +51,12 @@ class Dataset:
         return int(self.x_train.shape[2]), int(self.x_train.shape[3])
 
 
-def stratified_subset(y: np.ndarray, fraction: float, seed: int = 0) -> np.ndarray:
-    """Indices of a class-stratified random subset holding ``fraction`` of each class
-    (at least one example per class), sorted."""
-    if not 0 < fraction <= 1:
-        raise ValueError(f"subset fraction must be in (0, 1], got {fraction!r}.")
-    y = np.asarray(y)
-    if fraction >= 1:
-        return np.arange(len(y))
-    rng = np.random.default_rng(seed)
-    order = rng.permutation(len(y))
-    ys = y[order]
-    # rank of each example within its class in the shuffled order (vectorised)
-    sort = np.argsort(ys, kind="stable")
-    ys_sorted = ys[sort]
-    starts = np.searchsorted(ys_sorted, ys_sorted, side="left")
-    rank_sorted = np.arange(len(ys)) - starts
-    rank = np.empty_like(rank_sorted)
-    rank[sort] = rank_sorted
-    classes, counts = np.unique(ys, return_counts=True)
-    keep_n = np.maximum(1, np.round(counts * fraction)).astype(int)
-    limit = keep_n[np.searchsorted(classes, ys)]
-    return np.sort(order[rank < limit])
-
-
 def _split(
     x: np.ndarray, y: np.ndarray, val_fraction: float, seed: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     if not 0 < val_fraction < 1:
         raise ValueError(f"val_fraction must be in (0, 1), got {val_fraction!r}.")
-    val_idx = stratified_subset(y, val_fraction, seed)
+    val_idx = stratified_subset(y, val_fraction, seed=seed)
     mask = np.zeros(len(y), dtype=bool)
     mask[val_idx] = True
     return x[~mask], y[~mask], x[mask], y[mask]

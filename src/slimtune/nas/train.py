@@ -16,7 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from slimtune.nas.data import Dataset, stratified_subset
+from slimtune.fidelity import stratified_subset
+from slimtune.nas.data import Dataset
 
 __all__ = [
     "TrainConfig",
@@ -206,7 +207,7 @@ def _train(
     eval_on: str,
 ) -> TrainResult:
     device = resolve_device(cfg.device)
-    idx = stratified_subset(data.y_train, cfg.subset, cfg.seed)
+    idx = stratified_subset(data.y_train, cfg.subset, seed=cfg.seed)
     xtr = resize_images(torch.from_numpy(data.x_train[idx]), cfg.resolution).to(device)
     ytr = torch.from_numpy(data.y_train[idx]).to(device)
     if eval_on == "test":

@@ -1,0 +1,372 @@
+"""The search config: a YAML file or a mapping parsed once into typed sections.
+
+Every default is resolved here, in one place, so that the objective, the retraining, the
+export and the outputs read the same numbers (e.g. the epochs of a search trial are
+``fidelity.epochs``, else ``train.epochs``, else :data:`DEFAULT_EPOCHS`; the retraining
+epochs are ``retrain.epochs``, else those of a search trial).
+
+Sections (all but ``model`` optional; errors name the key and what is allowed)::
+
+    study:      {name, storage, n_trials, timeout, seed, n_jobs}
+    data:       digits | {name: digits|mnist1d|folder|npz, val_fraction, seed, ...}
+    objectives: [accuracy, macs]       # accuracy|f1 (maximised) vs macs|params|latency
+    constraints: {max_macs, max_params, max_latency_ms}   # checked BEFORE training
+    sampler:    {name: TPESampler, <kwargs>}   # any slimtune.samplers class, by name
+    pruner:     {name: HyperbandPruner, <kwargs>}          # any slimtune.pruners class
+    model:      the architecture space (see slimtune.nas.space)
+    train:      the training hyperparameters (searchable) and fixed settings
+    fidelity:   {epochs, subset, resolution}   # budgets of a search trial
+    pick:       {rule: budget|mnasnet|smallest_above, ...}
+    retrain:    {top_k: 3, epochs: 30, subset} # retrain the top k at full budget, re-rank
+    output:     {dir, plot, export: [torchscript, onnx], save_trial_weights}
+
+This module reads no data; importing it imports no torch (parsing checks ``pick.rule``
+against :data:`slimtune.nas.selection.PICK_RULES`, which does).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+__all__ = [
+    "CONSTRAINTS",
+    "COSTS",
+    "DEFAULT_EPOCHS",
+    "DEFAULT_N_TRIALS",
+    "SCORES",
+    "ConfigError",
+    "FidelitySection",
+    "OutputSection",
+    "PickSection",
+    "RetrainSection",
+    "SearchConfig",
+    "StudySection",
+    "as_config",
+    "load_config",
+]
+
+DEFAULT_EPOCHS = 10
+"""Epochs of a search trial when neither ``fidelity.epochs`` nor ``train.epochs`` is given."""
+DEFAULT_N_TRIALS = 20
+"""Trials of a search when neither ``study.n_trials`` nor ``study.timeout`` is given."""
+DEFAULT_EXPORT = ("torchscript", "onnx")
+
+SECTIONS = frozenset(
+    {
+        "study",
+        "data",
+        "objectives",
+        "constraints",
+        "sampler",
+        "pruner",
+        "model",
+        "train",
+        "fidelity",
+        "pick",
+        "retrain",
+        "output",
+    }
+)
+SCORES = ("accuracy", "f1")
+"""Scores (maximised), the first objective."""
+COSTS = ("macs", "params", "latency")
+"""Costs (minimised), the optional second objective."""
+CONSTRAINTS = {"max_macs": "macs", "max_params": "params", "max_latency_ms": "latency_ms"}
+"""Constraint key -> the trial record field it bounds."""
+
+
+class ConfigError(ValueError):
+    """A search config is invalid; the message names the key and what is allowed."""
+
+
+@dataclass
+class StudySection:
+    """``study``: where the trials go and how many to run."""
+
+    name: str | None = "nas"
+    storage: str | None = None
+    n_trials: int | None = None
+    timeout: float | None = None
+    seed: int = 0
+    n_jobs: int = 1
+
+
+@dataclass
+class FidelitySection:
+    """``fidelity``: the budget of one search trial (resolved: never None but ``resolution``)."""
+
+    epochs: int = DEFAULT_EPOCHS
+    subset: float = 1.0
+    resolution: int | None = None
+
+
+@dataclass
+class RetrainSection:
+    """``retrain``: the top ``top_k`` models are retrained at ``epochs`` on ``subset``."""
+
+    top_k: int = 0
+    epochs: int = DEFAULT_EPOCHS
+    subset: float = 1.0
+
+
+@dataclass
+class PickSection:
+    """``pick``: the rule choosing the final model and its options (``max_macs`` ...)."""
+
+    rule: str = "best"
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class OutputSection:
+    """``output``: where the files go and which ones are written."""
+
+    dir: str = "nas_out"
+    plot: bool = True
+    export: tuple[str, ...] = DEFAULT_EXPORT
+    save_trial_weights: bool = True
+
+
+def _section(cfg: Mapping[str, Any], key: str, allowed: set[str]) -> dict[str, Any]:
+    sec = cfg.get(key) or {}
+    if not isinstance(sec, Mapping):
+        raise ConfigError(f"`{key}` must be a mapping with keys {sorted(allowed)}, got {sec!r}.")
+    bad = set(sec) - allowed
+    if bad:
+        raise ConfigError(f"`{key}`: unknown key(s) {sorted(bad)}; allowed: {sorted(allowed)}.")
+    return dict(sec)
+
+
+def _named(cfg: Mapping[str, Any], key: str) -> dict[str, Any]:
+    v = cfg.get(key)
+    if v is None:
+        return {}
+    if isinstance(v, str):
+        return {"name": v}
+    if not isinstance(v, Mapping) or "name" not in v:
+        raise ConfigError(f"`{key}` must be a class name or {{name: ..., <kwargs>}}, got {v!r}.")
+    return dict(v)
+
+
+def _given(d: Mapping[str, Any], key: str, default: Any) -> Any:
+    """``d[key]`` unless missing or None."""
+    v = d.get(key)
+    return default if v is None else v
+
+
+def _parse_study(cfg: Mapping[str, Any]) -> StudySection:
+    study = _section(cfg, "study", {"name", "storage", "n_trials", "timeout", "seed", "n_jobs"})
+    for k in ("n_trials", "n_jobs", "seed"):
+        if (
+            k in study
+            and study[k] is not None
+            and (not isinstance(study[k], int) or study[k] < (0 if k == "seed" else 1))
+        ):
+            raise ConfigError(f"`study.{k}` must be a positive int, got {study[k]!r}.")
+    if study.get("timeout") is not None and not (
+        isinstance(study["timeout"], (int, float)) and study["timeout"] > 0
+    ):
+        raise ConfigError(f"`study.timeout` must be seconds > 0, got {study['timeout']!r}.")
+    return StudySection(
+        name=study.get("name", "nas"),
+        storage=study.get("storage"),
+        n_trials=study.get("n_trials"),
+        timeout=study.get("timeout"),
+        seed=int(_given(study, "seed", 0)),
+        n_jobs=int(_given(study, "n_jobs", 1)),
+    )
+
+
+def _parse_objectives(cfg: Mapping[str, Any]) -> list[str]:
+    objectives = cfg.get("objectives", ["accuracy", "macs"])
+    if isinstance(objectives, str):
+        objectives = [objectives]
+    if not isinstance(objectives, list) or not 1 <= len(objectives) <= 2:
+        raise ConfigError(
+            f"`objectives` must be [score] or [score, cost] with score in {list(SCORES)} "
+            f"and cost in {list(COSTS)}, got {objectives!r}."
+        )
+    if objectives[0] not in SCORES:
+        raise ConfigError(
+            f"`objectives[0]`={objectives[0]!r}: the score must be one of {list(SCORES)}."
+        )
+    if len(objectives) == 2 and objectives[1] not in COSTS:
+        raise ConfigError(
+            f"`objectives[1]`={objectives[1]!r}: the cost must be one of {list(COSTS)}."
+        )
+    return list(objectives)
+
+
+def _parse_constraints(cfg: Mapping[str, Any]) -> dict[str, float]:
+    constraints = _section(cfg, "constraints", set(CONSTRAINTS))
+    for k, v in constraints.items():
+        if v is not None and not (isinstance(v, (int, float)) and v > 0):
+            raise ConfigError(f"`constraints.{k}` must be a number > 0, got {v!r}.")
+    return {k: float(v) for k, v in constraints.items() if v is not None}
+
+
+def _parse_fidelity(cfg: Mapping[str, Any], train: Mapping[str, Any]) -> FidelitySection:
+    fidelity = _section(cfg, "fidelity", {"epochs", "subset", "resolution"})
+    for k, lo in (("epochs", 1), ("resolution", 1)):
+        v = fidelity.get(k)
+        if v is not None and (not isinstance(v, int) or v < lo):
+            raise ConfigError(f"`fidelity.{k}` must be an int >= {lo}, got {v!r}.")
+    sub = fidelity.get("subset")
+    if sub is not None and not (isinstance(sub, (int, float)) and 0 < sub <= 1):
+        raise ConfigError(f"`fidelity.subset` must be in (0, 1], got {sub!r}.")
+    # a fixed `train.epochs` / `train.subset` is the budget when `fidelity` does not say
+    epochs = _given(fidelity, "epochs", _given(train, "epochs", DEFAULT_EPOCHS))
+    subset = _given(fidelity, "subset", _given(train, "subset", 1.0))
+    res = fidelity.get("resolution")
+    return FidelitySection(int(epochs), float(subset), None if res is None else int(res))
+
+
+def _parse_pick(cfg: Mapping[str, Any]) -> PickSection:
+    from slimtune.nas.selection import PICK_RULES  # here: selection imports this module
+
+    pick = _section(cfg, "pick", {"rule", "max_macs", "target_macs", "w", "accuracy", "by"})
+    rule = pick.pop("rule", "best")
+    if rule not in PICK_RULES:
+        raise ConfigError(f"`pick.rule`={rule!r}: use one of {sorted(PICK_RULES)}.")
+    return PickSection(rule, pick)
+
+
+def _parse_retrain(cfg: Mapping[str, Any], fidelity: FidelitySection) -> RetrainSection:
+    retrain = _section(cfg, "retrain", {"top_k", "epochs", "subset"})
+    return RetrainSection(
+        top_k=int(_given(retrain, "top_k", 0)),
+        epochs=int(_given(retrain, "epochs", fidelity.epochs)),
+        subset=float(_given(retrain, "subset", 1.0)),
+    )
+
+
+def _parse_output(cfg: Mapping[str, Any]) -> OutputSection:
+    output = _section(cfg, "output", {"dir", "plot", "export", "save_trial_weights"})
+    export = output.get("export", DEFAULT_EXPORT)
+    return OutputSection(
+        dir=str(output.get("dir") or "nas_out"),
+        plot=bool(output.get("plot", True)),
+        export=tuple(export or ()),  # `export: []` or `export: null`: no export
+        save_trial_weights=bool(output.get("save_trial_weights", True)),
+    )
+
+
+@dataclass
+class SearchConfig:
+    """A parsed, validated search config (see the module docstring for the sections).
+
+    ``model`` and ``train`` stay mappings (they declare the search space, read by
+    :class:`slimtune.nas.space.ArchSpace`); the other sections are typed with their
+    defaults resolved; ``raw`` is the config as given (stored with the study)."""
+
+    raw: dict[str, Any]
+    study: StudySection
+    data: dict[str, Any] | str
+    objectives: list[str]
+    constraints: dict[str, float]
+    sampler: dict[str, Any]
+    pruner: dict[str, Any]
+    model: dict[str, Any]
+    train: dict[str, Any]
+    fidelity: FidelitySection
+    pick: PickSection
+    retrain: RetrainSection
+    output: OutputSection
+    threads: int = 1
+    base_dir: Path = field(default_factory=Path.cwd)
+
+    @classmethod
+    def from_dict(cls, cfg: Mapping[str, Any], base_dir: str | Path | None = None) -> SearchConfig:
+        """Validate ``cfg`` and resolve every default (raises :class:`ConfigError`)."""
+        if not isinstance(cfg, Mapping):
+            raise ConfigError(f"a search config must be a mapping, got {type(cfg).__name__}.")
+        bad = set(cfg) - SECTIONS
+        if bad:
+            raise ConfigError(f"unknown section(s) {sorted(bad)}; allowed: {sorted(SECTIONS)}.")
+        if "model" not in cfg:
+            raise ConfigError("the config needs a `model` section (the architecture space).")
+        study = _parse_study(cfg)
+        objectives = _parse_objectives(cfg)
+        constraints = _parse_constraints(cfg)
+        sampler = _named(cfg, "sampler")
+        pruner = _named(cfg, "pruner")
+        train = cfg.get("train") or {}
+        if not isinstance(train, Mapping):
+            raise ConfigError(f"`train` must be a mapping, got {train!r}.")
+        fidelity = _parse_fidelity(cfg, train)
+        pick = _parse_pick(cfg)
+        retrain = _parse_retrain(cfg, fidelity)
+        output = _parse_output(cfg)
+        data = cfg.get("data", "digits")
+        if not isinstance(data, (str, Mapping)):
+            raise ConfigError(f"`data` must be a name or a mapping, got {data!r}.")
+        return cls(
+            raw=copy.deepcopy(dict(cfg)),
+            study=study,
+            data=data if isinstance(data, str) else dict(data),
+            objectives=objectives,
+            constraints=constraints,
+            sampler=sampler,
+            pruner=pruner,
+            model=dict(cfg["model"]),
+            train=dict(train),
+            fidelity=fidelity,
+            pick=pick,
+            retrain=retrain,
+            output=output,
+            threads=int(_given(train, "threads", 1)),
+            base_dir=Path(base_dir) if base_dir else Path.cwd(),
+        )
+
+    @property
+    def directions(self) -> list[str]:
+        """``maximize`` for the score, ``minimize`` for the cost."""
+        return ["maximize", "minimize"][: len(self.objectives)]
+
+    @property
+    def score(self) -> str:
+        """The score objective (``accuracy`` or ``f1``)."""
+        return self.objectives[0]
+
+    @property
+    def cost(self) -> str | None:
+        """The cost objective (``macs``, ``params``, ``latency``), None for a single score."""
+        return self.objectives[1] if len(self.objectives) > 1 else None
+
+    @property
+    def need_latency(self) -> bool:
+        """Whether every trial must measure its latency (cost or constraint)."""
+        return self.cost == "latency" or "max_latency_ms" in self.constraints
+
+    def resolve_path(self, p: str | Path) -> Path:
+        """``p`` relative to the config's base directory."""
+        p = Path(p)
+        return p if p.is_absolute() else self.base_dir / p
+
+
+def load_config(path: str | Path) -> SearchConfig:
+    """Read and validate a search config YAML file (relative paths resolve from the
+    current directory)."""
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"config file {str(p)!r} not found.")
+    try:
+        data = yaml.safe_load(p.read_text())
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{p}: invalid YAML: {e}") from None
+    return SearchConfig.from_dict(data or {})
+
+
+def as_config(config: SearchConfig | Mapping[str, Any] | str | Path) -> SearchConfig:
+    """A :class:`SearchConfig` from itself, a mapping or a YAML path."""
+    if isinstance(config, SearchConfig):
+        return config
+    if isinstance(config, Mapping):
+        return SearchConfig.from_dict(config)
+    return load_config(config)

@@ -1,0 +1,241 @@
+"""What a search leaves behind: the csv tables, the Pareto plot, the chosen model's
+exports and recipe, the progress display and the printed summary.
+
+Files written to the output directory (see ``docs/nas.md``): ``pareto.csv``,
+``trials.csv``, ``retrained.csv``, ``pareto.png``, ``model.*`` and ``train.yaml``.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import math
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import yaml
+
+import slimtune as st
+from slimtune.nas.config import SearchConfig
+from slimtune.nas.objective import TrialRecord, train_config_for
+from slimtune.nas.selection import Candidate
+from slimtune.nas.spec import SpecNet
+
+if TYPE_CHECKING:
+    from slimtune.nas.search import SearchResult
+
+__all__ = [
+    "COLUMNS",
+    "SearchProgress",
+    "export_chosen",
+    "front_table",
+    "load_weights",
+    "plot_front",
+    "print_summary",
+    "write_csv",
+    "write_tables",
+]
+
+logger = logging.getLogger("slimtune.nas")
+
+COLUMNS = ("trial", "accuracy", "f1", "macs", "params", "latency_ms", "epochs", "front")
+"""The first columns of the csv tables (the searched parameters follow)."""
+
+
+def _row(c: Candidate) -> list[Any]:
+    lat = "" if c.latency_ms is None else f"{c.latency_ms:.3f}"
+    return [
+        c.number,
+        f"{c.accuracy:.4f}",
+        f"{c.f1:.4f}",
+        c.macs,
+        c.params,
+        lat,
+        c.epochs,
+        int(c.on_front),
+    ]
+
+
+def write_csv(cands: Sequence[Candidate], path: Path) -> Path:
+    """One row per candidate (``trial, accuracy, f1, macs, params, latency_ms, epochs,
+    front``) followed by the searched parameters."""
+    keys = sorted({k for c in cands for k in c.params_values})
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow([*COLUMNS, *keys])
+        for c in cands:
+            w.writerow([*_row(c), *(c.params_values.get(k, "") for k in keys)])
+    return path
+
+
+def front_table(front: Sequence[Candidate], chosen: Candidate | None = None) -> Any:
+    """A rich table of the Pareto front (the chosen model marked)."""
+    from rich.table import Table
+
+    t = Table(title="Pareto front")
+    for col in ("trial", "accuracy", "f1", "MACs", "params", "latency ms", "epochs", ""):
+        t.add_column(col, justify="right")
+    for c in front:
+        mark = "chosen" if chosen is not None and c.number == chosen.number else ""
+        lat = "" if c.latency_ms is None else f"{c.latency_ms:.2f}"
+        t.add_row(
+            str(c.number),
+            f"{c.accuracy:.4f}",
+            f"{c.f1:.4f}",
+            f"{c.macs:,}",
+            f"{c.params:,}",
+            lat,
+            str(c.epochs),
+            mark,
+        )
+    return t
+
+
+def plot_front(
+    cands: Sequence[Candidate], path: Path, objectives: Sequence[str] = ("accuracy", "macs")
+) -> Path | None:
+    """PNG of score against MACs, the Pareto front marked (None without matplotlib)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    if not cands:
+        return None
+    by = objectives[0]
+    macs = np.array([c.macs for c in cands], dtype=float)
+    s = np.array([c.score(by) for c in cands])
+    on = np.array([c.on_front for c in cands])
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.scatter(macs[~on], s[~on], s=14, c="0.6", label="trials")
+    order = np.argsort(macs[on])
+    ax.plot(macs[on][order], s[on][order], "o-", c="C3", label="Pareto front")
+    ax.set_xscale("log")
+    ax.set_xlabel("MACs")
+    ax.set_ylabel(f"validation {by}")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def write_tables(
+    cfg: SearchConfig, cands: Sequence[Candidate], front: Sequence[Candidate], out: Path
+) -> dict[str, Path]:
+    """``pareto.csv``, ``trials.csv`` (by MACs) and, when ``output.plot``, ``pareto.png``."""
+    files: dict[str, Path] = {}
+    rows = sorted(cands, key=lambda c: c.macs)
+    files["pareto_csv"] = write_csv(front, out / "pareto.csv")
+    files["trials_csv"] = write_csv(rows, out / "trials.csv")
+    if cfg.output.plot:
+        p = plot_front(cands, out / "pareto.png", cfg.objectives)
+        if p is not None:
+            files["plot"] = p
+    return files
+
+
+def load_weights(model: SpecNet, path: Path) -> bool:
+    """Load the state dict at ``path`` into ``model`` if the file exists."""
+    if not path.is_file():
+        return False
+    import torch
+
+    model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    return True
+
+
+def export_chosen(
+    cfg: SearchConfig, chosen: Candidate, model: SpecNet, out: Path
+) -> tuple[SpecNet, dict[str, Any]]:
+    """Export the chosen model (``output.export`` formats) and write its recipe
+    ``train.yaml``; returns the model on the CPU in eval mode and the files."""
+    from slimtune.nas.export import export_model
+
+    model = model.cpu().eval()
+    files: dict[str, Any] = dict(export_model(model, out, formats=cfg.output.export, stem="model"))
+    tc = train_config_for(cfg, chosen.params_values, epochs=max(chosen.epochs, 1))
+    (out / "train.yaml").write_text(
+        yaml.safe_dump(
+            {k: v for k, v in tc.__dict__.items() if k not in ("device", "threads")},
+            sort_keys=False,
+        )
+    )
+    files["train_yaml"] = out / "train.yaml"
+    return model, files
+
+
+def print_summary(res: SearchResult, console: Any) -> None:
+    """The front table and a few lines on the search and the chosen model (``rich``
+    console); what ``slimtune search`` prints."""
+    console.print(front_table(res.front, res.chosen))
+    if res.chosen is not None and res.chosen.retrained:
+        console.print("(front at search fidelity; the chosen model was retrained, see below)")
+    n = len(res.study.trials)
+    console.print(
+        f"{n} trials in study {res.study.study_name!r}; {len(res.candidates)} "
+        f"trained within the constraints; {res.seconds:.0f} s."
+    )
+    if res.chosen is None:
+        return
+    c = res.chosen
+    console.print(
+        f"chosen: trial {c.number}, accuracy {c.accuracy:.4f}, F1 {c.f1:.4f}, "
+        f"{c.macs:,} MACs, {c.params:,} params" + (" (retrained)" if c.retrained else "")
+    )
+    for k, v in res.files.items():
+        if isinstance(v, Path):
+            console.print(f"  {k}: {v}")
+
+
+class SearchProgress:
+    """Rich progress bar: trials done, best score so far, size of the Pareto front; a log
+    line per trial when not on a terminal (``enabled=None``: auto)."""
+
+    def __init__(
+        self,
+        study: st.Study,
+        n: int | None,
+        timeout: float | None,
+        cfg: SearchConfig,
+        enabled: bool | None = None,
+    ):
+        self.study = study
+        self.cfg = cfg
+        self.enabled = sys.stderr.isatty() if enabled is None else enabled
+        self._p = None
+        self.best = -math.inf
+        self.front = 0
+        if self.enabled:
+            from slimtune.progress import ProgressBar
+
+            self._p = ProgressBar(f"search {study.study_name}", n)
+
+    def update(self, study: st.Study, frozen: st.FrozenTrial) -> None:
+        """A study callback: advance the bar (or log the trial)."""
+        rec = TrialRecord.of(frozen)
+        if frozen.state == st.TrialState.COMPLETE and rec is not None and rec.trained:
+            self.best = max(self.best, float(frozen.values[0]))  # type: ignore[index]
+        self.front = len(study.best_trials)
+        info = f"best {self.cfg.score} {self.best:.4f} | front {self.front}"
+        if self._p is not None:
+            self._p.advance(info)
+        else:
+            logger.info(
+                "trial %d %s macs=%s %s",
+                frozen.number,
+                frozen.state.name,
+                None if rec is None else rec.macs,
+                info,
+            )
+
+    def close(self) -> None:
+        """Close the bar."""
+        if self._p is not None:
+            self._p.close()

@@ -1,0 +1,175 @@
+"""Choosing models: the trained trials as :class:`Candidate` s, their Pareto front, and
+the pick rules (``pick.rule`` in a config; add one with :func:`register_pick_rule`).
+
+A pick rule is ``rule(candidates, **options) -> index``; the options are the ``pick``
+section's keys other than ``rule`` (``max_macs``, ``target_macs``, ``w``, ``accuracy``,
+``by``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+import slimtune as st
+from slimtune.multiobjective import is_pareto_front, to_losses
+from slimtune.nas.config import ConfigError
+from slimtune.nas.objective import TrialRecord
+
+__all__ = [
+    "PICK_RULES",
+    "Candidate",
+    "PickRule",
+    "collect_candidates",
+    "pick_model",
+    "rank_by_rule",
+    "register_pick_rule",
+]
+
+
+@dataclass
+class Candidate:
+    """One evaluated model: its trial, score(s), cost and spec."""
+
+    number: int
+    accuracy: float
+    f1: float
+    macs: int
+    params: int
+    latency_ms: float | None
+    spec: dict[str, Any]
+    params_values: dict[str, Any]
+    epochs: int = 0
+    on_front: bool = False
+    retrained: bool = False
+
+    def score(self, by: str = "accuracy") -> float:
+        """The validation ``accuracy`` or ``f1``."""
+        return self.f1 if by == "f1" else self.accuracy
+
+    @classmethod
+    def from_trial(cls, trial: st.FrozenTrial) -> Candidate | None:
+        """The candidate of a trial whose record says it was trained, else None."""
+        rec = TrialRecord.of(trial)
+        if rec is None or not rec.trained:
+            return None
+        return cls(
+            number=trial.number,
+            accuracy=float(rec.accuracy),  # type: ignore[arg-type]
+            f1=float(rec.f1),  # type: ignore[arg-type]
+            macs=rec.macs,
+            params=rec.params,
+            latency_ms=rec.latency_ms,
+            spec=rec.spec or {},
+            params_values=dict(trial.params),
+            epochs=rec.epochs or 0,
+        )
+
+
+def collect_candidates(study: st.Study, directions: Sequence[str]) -> list[Candidate]:
+    """Complete, feasible, trained trials as candidates, the Pareto front marked."""
+    out, vals = [], []
+    for t in study.get_trials(states=(st.TrialState.COMPLETE,)):
+        if t.constraints is not None and max(t.constraints) > 0:
+            continue
+        c = Candidate.from_trial(t)
+        if c is None:
+            continue
+        out.append(c)
+        vals.append(list(t.values))  # type: ignore[arg-type]
+    if out:
+        mask = is_pareto_front(to_losses(np.array(vals, dtype=float), list(directions)))
+        for c, m in zip(out, mask):
+            c.on_front = bool(m)
+    return out
+
+
+PickRule = Callable[..., int]
+PICK_RULES: dict[str, PickRule] = {}
+
+
+def register_pick_rule(name: str) -> Callable[[PickRule], PickRule]:
+    """Register ``rule(candidates, **options) -> index`` under ``name`` (for ``pick.rule``)."""
+
+    def deco(fn: PickRule) -> PickRule:
+        PICK_RULES[name] = fn
+        return fn
+
+    return deco
+
+
+@register_pick_rule("best")
+def pick_best(cands: Sequence[Candidate], by: str = "accuracy", **_: Any) -> int:
+    """Highest score; ties to the fewest MACs."""
+    keys = np.array([(-c.score(by), c.macs) for c in cands], dtype=float)
+    return int(np.lexsort((keys[:, 1], keys[:, 0]))[0])
+
+
+@register_pick_rule("budget")
+def pick_budget(
+    cands: Sequence[Candidate], max_macs: float | None = None, by: str = "accuracy", **_: Any
+) -> int:
+    """Best score among models with ``macs <= max_macs`` (else the smallest model)."""
+    if max_macs is None:
+        raise ConfigError("pick rule `budget` needs `pick.max_macs`.")
+    macs = np.array([c.macs for c in cands], dtype=float)
+    ok = np.flatnonzero(macs <= max_macs)
+    if ok.size == 0:
+        return int(np.argmin(macs))
+    return int(ok[pick_best([cands[i] for i in ok], by)])
+
+
+@register_pick_rule("mnasnet")
+def pick_mnasnet(
+    cands: Sequence[Candidate],
+    target_macs: float | None = None,
+    w: float = -0.07,
+    by: str = "accuracy",
+    **_: Any,
+) -> int:
+    """MnasNet reward ``score * (MACs / target) ** w`` (soft constraint, default w=-0.07)."""
+    if target_macs is None:
+        raise ConfigError("pick rule `mnasnet` needs `pick.target_macs`.")
+    s = np.array([c.score(by) for c in cands])
+    m = np.array([max(c.macs, 1) for c in cands], dtype=float)
+    return int(np.argmax(s * (m / float(target_macs)) ** float(w)))
+
+
+@register_pick_rule("smallest_above")
+def pick_smallest_above(
+    cands: Sequence[Candidate], accuracy: float | None = None, by: str = "accuracy", **_: Any
+) -> int:
+    """Fewest MACs among models scoring ``>= accuracy`` (else the best-scoring one)."""
+    if accuracy is None:
+        raise ConfigError("pick rule `smallest_above` needs `pick.accuracy`.")
+    s = np.array([c.score(by) for c in cands])
+    ok = np.flatnonzero(s >= accuracy)
+    if ok.size == 0:
+        return pick_best(cands, by)
+    macs = np.array([cands[i].macs for i in ok], dtype=float)
+    return int(ok[np.argmin(macs)])
+
+
+def pick_model(
+    cands: Sequence[Candidate], rule: str | PickRule = "best", **options: Any
+) -> Candidate:
+    """The candidate chosen by ``rule`` (a name in :data:`PICK_RULES` or a callable)."""
+    if not cands:
+        raise ValueError("no candidate models to pick from (no feasible complete trial).")
+    fn = PICK_RULES[rule] if isinstance(rule, str) else rule
+    return cands[int(fn(list(cands), **options))]
+
+
+def rank_by_rule(
+    cands: Sequence[Candidate], k: int, rule: str | PickRule = "best", **options: Any
+) -> list[Candidate]:
+    """The first ``k`` candidates in the order ``rule`` picks them (pick, remove, repeat)."""
+    rest, top = list(cands), []
+    while rest and len(top) < k:
+        c = pick_model(rest, rule, **options)
+        top.append(c)
+        rest.remove(c)
+    return top
