@@ -14,8 +14,8 @@ from slimtune.nas.spec import ModelSpec, SpecError, build_model  # noqa: E402
 
 pytestmark = pytest.mark.nas
 
-ZOO = Path(__file__).resolve().parents[1] / "src" / "slimtune" / "nas" / "zoo"
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+ZOO = Path(__file__).resolve().parents[2] / "src" / "slimtune" / "nas" / "zoo"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 TINY = """
 in_channels: 1
