@@ -97,3 +97,50 @@ def test_import_layers_are_kept():
         [exe, "--no-cache"], cwd=SRC.parents[1], capture_output=True, text=True, timeout=300
     )
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-2000:]
+
+
+def test_no_import_cycles_between_modules():
+    """Module-level and function-level imports both count; type-only imports do not."""
+    grimp = pytest.importorskip("grimp")
+    g = grimp.build_graph("slimtune", exclude_type_checking_imports=True)
+    mods = sorted(g.modules)
+    adj = {m: sorted(i for i in g.find_modules_directly_imported_by(m) if i in g.modules)
+           for m in mods}
+    # Tarjan's strongly connected components, iteratively.
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on: set[str] = set()
+    cycles = []
+    for root in mods:
+        if root in index:
+            continue
+        work = [(root, 0)]
+        while work:
+            v, i = work.pop()
+            if i == 0:
+                index[v] = low[v] = len(index)
+                stack.append(v)
+                on.add(v)
+            if i < len(adj[v]):
+                work.append((v, i + 1))
+                w = adj[v][i]
+                if w not in index:
+                    work.append((w, 0))
+                elif w in on:
+                    low[v] = min(low[v], index[w])
+                continue
+            for w in adj[v]:
+                if w in on:
+                    low[v] = min(low[v], low[w])
+            if low[v] == index[v]:
+                comp = []
+                while True:
+                    w = stack.pop()
+                    on.discard(w)
+                    comp.append(w)
+                    if w == v:
+                        break
+                if len(comp) > 1:
+                    cycles.append(sorted(comp))
+    assert not cycles, f"import cycles: {cycles}"

@@ -27,7 +27,7 @@ against :data:`slimtune.nas.selection.PICK_RULES`, which does).
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +41,9 @@ __all__ = [
     "DEFAULT_N_TRIALS",
     "SCORES",
     "ConfigError",
+    "PICK_RULES",
+    "PickRule",
+    "register_pick_rule",
     "FidelitySection",
     "OutputSection",
     "PickSection",
@@ -50,6 +53,22 @@ __all__ = [
     "as_config",
     "load_config",
 ]
+
+PickRule = Callable[..., int]
+"""``rule(candidates, **options) -> index`` of the chosen candidate."""
+PICK_RULES: dict[str, PickRule] = {}
+"""Pick rules by name (``pick.rule``); :mod:`slimtune.nas.selection` registers the built-ins."""
+
+
+def register_pick_rule(name: str) -> Callable[[PickRule], PickRule]:
+    """Register ``rule(candidates, **options) -> index`` under ``name`` (for ``pick.rule``)."""
+
+    def deco(fn: PickRule) -> PickRule:
+        PICK_RULES[name] = fn
+        return fn
+
+    return deco
+
 
 DEFAULT_EPOCHS = 10
 """Epochs of a search trial when neither ``fidelity.epochs`` nor ``train.epochs`` is given."""
@@ -228,8 +247,6 @@ def _parse_fidelity(cfg: Mapping[str, Any], train: Mapping[str, Any]) -> Fidelit
 
 
 def _parse_pick(cfg: Mapping[str, Any]) -> PickSection:
-    from slimtune.nas.selection import PICK_RULES  # here: selection imports this module
-
     pick = _section(cfg, "pick", {"rule", "max_macs", "target_macs", "w", "accuracy", "by"})
     rule = pick.pop("rule", "best")
     if rule not in PICK_RULES:

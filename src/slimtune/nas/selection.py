@@ -8,7 +8,7 @@ section's keys other than ``rule`` (``max_macs``, ``target_macs``, ``w``, ``accu
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +16,7 @@ import numpy as np
 
 import slimtune as st
 from slimtune.multiobjective import is_pareto_front, to_losses
-from slimtune.nas.config import ConfigError
+from slimtune.nas.config import PICK_RULES, ConfigError, PickRule, register_pick_rule
 from slimtune.nas.objective import TrialRecord
 
 __all__ = [
@@ -87,18 +87,8 @@ def collect_candidates(study: st.Study, directions: Sequence[str]) -> list[Candi
     return out
 
 
-PickRule = Callable[..., int]
-PICK_RULES: dict[str, PickRule] = {}
-
-
-def register_pick_rule(name: str) -> Callable[[PickRule], PickRule]:
-    """Register ``rule(candidates, **options) -> index`` under ``name`` (for ``pick.rule``)."""
-
-    def deco(fn: PickRule) -> PickRule:
-        PICK_RULES[name] = fn
-        return fn
-
-    return deco
+# The registry lives in config (which validates `pick.rule` against it); the built-in
+# rules below register themselves into it.
 
 
 @register_pick_rule("best")
