@@ -31,6 +31,7 @@ bench: bench-speed bench-tpe bench-mf bench-nas
 bench-speed: venv
 	$(BIN)/python -m benchmarks.speed --repeat 3 --out docs/bench/speed.md
 	$(BIN)/python -m benchmarks.speed --sampler tpe --n 1000 --k 20 --out docs/bench/tpe_speed.md
+	$(BIN)/python -m benchmarks.heartbeat --out docs/bench/heartbeat.md
 
 bench-tpe: venv
 	$(BIN)/python -m benchmarks.run --suite synthetic --optimizers slimtune-tpe,optuna-tpe,hyperopt-tpe,slimtune-random --seeds 20 --jobs 2 --out docs/bench/tpe_synthetic.md
