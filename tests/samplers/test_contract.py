@@ -402,12 +402,17 @@ def test_several_objectives(name, caplog):
         x = trial.suggest_float("x", 0.0, 1.0)
         y = trial.suggest_float("y", 0.0, 1.0)
         c = trial.suggest_categorical("c", ["p", "q"])
-        return x + (c == "q"), 1.0 - x * x + y
+        values = [x + (c == "q"), 1.0 - x * x + y]
+        trial.report([v + 0.5 for v in values], 1)
+        if trial.number % 5 == 4:
+            raise st.TrialPruned()
+        return values
 
     study = make_study(name, seed=7, directions=["minimize", "maximize"])
-    run(study, objective, STARTUP[name] + 12, caplog)
+    run(study, objective, STARTUP[name] + 15, caplog)
     trials = study.get_trials()
-    assert all(t.state == COMPLETE and len(t.values) == 2 for t in trials)
+    assert all(t.state in (COMPLETE, PRUNED) and len(t.values) == 2 for t in trials)
+    assert PRUNED in {t.state for t in trials}
     assert study.best_trials
     assert_model_used(name, study)
 
