@@ -18,8 +18,15 @@ against it. A new sampler must:
 
 Every run uses ``catch=()`` so that an exception inside a sampler fails the test instead of
 becoming a FAIL trial, and a model-based sampler must not log warnings (e.g. a model that
-failed and fell back to random points). "Beats random search" checks live next to each
-sampler (test_tpe.py, test_gp.py, test_auto.py, test_bohb.py).
+failed and fell back to random points).
+
+A model-based sampler must also beat random search on a simple function, with a fixed seed
+and a margin, in its own test file: tpe ``test_tpe.py::test_beats_random_on_sphere``, motpe
+``test_tpe.py::test_motpe_beats_random_hypervolume``, gp
+``test_gp.py::test_beats_random_search_on_a_sphere``, auto
+``test_auto.py::test_beats_random_search``, bohb
+``test_bohb.py::test_bohb_beats_hyperband_with_random_sampling`` (same pruner, random
+proposals); qmc: ``test_samplers_basic.py::test_qmc_covers_better_than_random``.
 """
 
 from __future__ import annotations

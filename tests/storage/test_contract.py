@@ -519,7 +519,7 @@ def test_heartbeat_fails_stale_trials_with_a_reason(backend):
     plain.create_new_trial(sid)
     assert plain.fail_stale_trials(sid) == []  # heartbeats off: nothing is ever stale
 
-    grace = 0.5
+    grace = 1.0  # the slack of `alive` below, beaten just before the check
     s = backend.open(heartbeat_interval=0.1, grace_period=grace)
     if backend.kind == "memory":  # the handle is the data: start from a study of its own
         sid = new_study(s, backend, "hb")
@@ -529,7 +529,7 @@ def test_heartbeat_fails_stale_trials_with_a_reason(backend):
     waiting = s.create_new_trial(sid, state=TS.WAITING)
     done = s.create_new_trial(sid)
     s.set_trial_state_values(done, TS.COMPLETE, [1.0])
-    time.sleep(grace + 0.2)
+    time.sleep(grace + 0.1)
     s.record_heartbeat(alive)
     assert s.fail_stale_trials(sid) == [stale]
     t = s.get_trial(stale)
