@@ -21,8 +21,9 @@ $(STAMP): pyproject.toml
 demo: venv
 	$(BIN)/slimtune search examples/nas_digits.yaml --storage sqlite:///demo.db --out demo_out
 
+# The tests and the doctests of src/slimtune (pyproject.toml: testpaths, --doctest-modules).
 test: venv
-	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest tests src/slimtune
 
 # Benchmarks against Optuna / Hyperopt (about two hours on 2 cores in all); tables go to
 # docs/bench/. Each target reproduces the tables quoted in docs/ with the same commands.

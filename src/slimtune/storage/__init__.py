@@ -13,6 +13,7 @@ from slimtune.storage.base import (
     DuplicatedStudyError,
     StudyNotFoundError,
     StudySummary,
+    UpdateFinishedTrialError,
 )
 from slimtune.storage.cached import CachedStorage, cached
 from slimtune.storage.heartbeat import RetryFailedTrialCallback
@@ -30,6 +31,7 @@ __all__ = [
     "DuplicatedStudyError",
     "StudyNotFoundError",
     "SchemaVersionError",
+    "UpdateFinishedTrialError",
     "get_storage",
 ]
 

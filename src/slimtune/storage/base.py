@@ -21,6 +21,7 @@ __all__ = [
     "StudySummary",
     "DuplicatedStudyError",
     "StudyNotFoundError",
+    "UpdateFinishedTrialError",
 ]
 
 SCHEMA_VERSION = 1
@@ -28,6 +29,11 @@ SCHEMA_VERSION = 1
 
 class DuplicatedStudyError(ValueError):
     """A study of that name already exists (use ``load_if_exists=True`` to reuse it)."""
+
+
+class UpdateFinishedTrialError(RuntimeError):
+    """A write to a trial that is already finished (Optuna's name): finished trials never
+    change, which is what lets a cache keep them."""
 
 
 class StudyNotFoundError(KeyError):
@@ -107,6 +113,8 @@ class BaseStorage(abc.ABC):
     def pop_waiting_trial_id(self, study_id: int) -> int | None:
         """Atomically move the oldest WAITING trial to RUNNING; its id, or None."""
 
+    # Writes to a trial (params, intermediate values, attributes) raise
+    # UpdateFinishedTrialError once it is finished, and KeyError for an unknown trial.
     @abc.abstractmethod
     def set_trial_param(
         self, trial_id: int, name: str, internal: float, distribution: BaseDistribution

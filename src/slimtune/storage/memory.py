@@ -21,6 +21,7 @@ from slimtune.storage.base import (
     BaseStorage,
     DuplicatedStudyError,
     StudyNotFoundError,
+    UpdateFinishedTrialError,
 )
 from slimtune.storage.heartbeat import resolve
 from slimtune.trial import FrozenTrial, TrialState
@@ -196,11 +197,19 @@ class InMemoryStorage(BaseStorage):
         except KeyError:
             raise KeyError(f"no trial with id {trial_id}.") from None
 
+    def _unfinished(self, trial_id: int) -> FrozenTrial:
+        t = self._trial(trial_id)
+        if t.state.is_finished():
+            raise UpdateFinishedTrialError(
+                f"trial {t.number} is already finished ({t.state.name}) and cannot be changed."
+            )
+        return t
+
     def set_trial_param(
         self, trial_id: int, name: str, internal: float, distribution: BaseDistribution
     ) -> None:
         with self._lock:
-            t = self._trial(trial_id)
+            t = self._unfinished(trial_id)
             t.params[name] = distribution.to_external(internal)
             t.distributions[name] = distribution
             t.__dict__.pop("internal_params", None)
@@ -222,19 +231,25 @@ class InMemoryStorage(BaseStorage):
                 self._heartbeats.pop(trial_id, None)
             elif state == TrialState.RUNNING:
                 t.datetime_start = _dt.datetime.now()
+                if self.heartbeat_interval:
+                    self._heartbeats[trial_id] = time.time()
             return True
 
     def set_trial_intermediate_value(self, trial_id: int, step: int, value: Any) -> None:
         with self._lock:
-            self._trial(trial_id).intermediate_values[int(step)] = value
+            self._unfinished(trial_id).intermediate_values[int(step)] = _json_copy(
+                value, "intermediate value"
+            )
 
     def set_trial_user_attr(self, trial_id: int, key: str, value: Any) -> None:
         with self._lock:
-            self._trial(trial_id).user_attrs[key] = _json_copy(value, f"user attr {key!r}")
+            self._unfinished(trial_id).user_attrs[key] = _json_copy(value, f"user attr {key!r}")
 
     def set_trial_system_attr(self, trial_id: int, key: str, value: Any) -> None:
         with self._lock:
-            self._trial(trial_id).system_attrs[key] = _json_copy(value, f"system attr {key!r}")
+            self._unfinished(trial_id).system_attrs[key] = _json_copy(
+                value, f"system attr {key!r}"
+            )
 
     def get_trial(self, trial_id: int) -> FrozenTrial:
         with self._lock:

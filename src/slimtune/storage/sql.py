@@ -43,6 +43,7 @@ from slimtune.storage.base import (
     BaseStorage,
     DuplicatedStudyError,
     StudyNotFoundError,
+    UpdateFinishedTrialError,
 )
 from slimtune.storage.heartbeat import resolve
 from slimtune.trial import FrozenTrial, TrialState
@@ -289,10 +290,29 @@ class SQLStorage(BaseStorage):
                 delay = min(delay * 2, 1.0)
         raise RuntimeError("unreachable")  # pragma: no cover
 
-    def _upsert(self, table: sa.Table, keys: dict[str, Any], value_json: str) -> None:
-        """Set ``value_json`` of the row with primary key ``keys`` (update, else insert)."""
+    @staticmethod
+    def _check_unfinished(conn: sa.Connection, trial_id: int) -> None:
+        """In a write transaction: the trial exists and is not finished."""
+        row = conn.execute(
+            sa.select(trials.c.state, trials.c.number).where(trials.c.trial_id == trial_id)
+        ).first()
+        if row is None:
+            raise KeyError(f"no trial with id {trial_id}.")
+        state = TrialState(row[0])
+        if state.is_finished():
+            raise UpdateFinishedTrialError(
+                f"trial {row[1]} is already finished ({state.name}) and cannot be changed."
+            )
+
+    def _upsert(
+        self, table: sa.Table, keys: dict[str, Any], value_json: str, trial: bool = False
+    ) -> None:
+        """Set ``value_json`` of the row with primary key ``keys`` (update, else insert);
+        ``trial=True``: the row belongs to ``keys["trial_id"]``, which must be unfinished."""
 
         def go(conn: sa.Connection) -> None:
+            if trial:
+                self._check_unfinished(conn, keys["trial_id"])
             cond = [table.c[k] == v for k, v in keys.items()]
             n = conn.execute(table.update().where(*cond).values(value_json=value_json)).rowcount
             if n == 0:
@@ -471,13 +491,16 @@ class SQLStorage(BaseStorage):
         self, trial_id: int, name: str, internal: float, distribution: BaseDistribution
     ) -> None:
         dj = distribution_to_json(distribution)
-        self._write(
-            lambda c: c.execute(
+
+        def go(conn: sa.Connection) -> None:
+            self._check_unfinished(conn, trial_id)
+            conn.execute(
                 trial_params.insert().values(
                     trial_id=trial_id, name=name, value=float(internal), distribution_json=dj
                 )
             )
-        )
+
+        self._write(go)
 
     def set_trial_state_values(
         self, trial_id: int, state: TrialState, values: Sequence[float] | None = None
@@ -509,11 +532,13 @@ class SQLStorage(BaseStorage):
 
     def set_trial_intermediate_value(self, trial_id: int, step: int, value: Any) -> None:
         vj = _dumps(value, "intermediate value")
-        self._upsert(trial_values, {"trial_id": trial_id, "step": int(step)}, vj)
+        self._upsert(trial_values, {"trial_id": trial_id, "step": int(step)}, vj, trial=True)
 
     def _set_trial_attr(self, trial_id: int, kind: str, key: str, value: Any) -> None:
         vj = _dumps(value, f"{kind} attr {key!r}")
-        self._upsert(trial_attrs, {"trial_id": trial_id, "kind": kind, "key": key}, vj)
+        self._upsert(
+            trial_attrs, {"trial_id": trial_id, "kind": kind, "key": key}, vj, trial=True
+        )
 
     def set_trial_user_attr(self, trial_id: int, key: str, value: Any) -> None:
         self._set_trial_attr(trial_id, "user", key, value)

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from slimtune import keys
+from slimtune.storage.base import UpdateFinishedTrialError
 from slimtune.storage.heartbeat import Heartbeat, reap_stale_trials
 from slimtune.trial import FrozenTrial, TrialPruned, TrialState
 
@@ -146,6 +147,9 @@ def run_trial(
     except TrialPruned:
         state = TrialState.PRUNED
         values = None
+    except UpdateFinishedTrialError:
+        # Another process failed this trial (stale heartbeat) while it ran; tell says so.
+        state, values = TrialState.FAIL, None
     except BaseException as e:  # noqa: BLE001 - every failure is recorded
         state = TrialState.FAIL
         values = None
@@ -162,13 +166,13 @@ def run_trial(
         if beat is not None:
             beat.stop(trial.trial_id)
     frozen = study.tell(trial, values, state=state, skip_if_finished=True)
-    if state != TrialState.FAIL and frozen.state == TrialState.FAIL:
+    if frozen.state == TrialState.FAIL:
         why = frozen.system_attrs.get(keys.FAIL_REASON, "")
-        if "heartbeat" in str(why):
+        if "heartbeat" in str(why) and reraise is None:
             logger.warning(
-                "Trial %d finished, but another process had already failed it (%s); its "
-                "result is not stored. Raise the storage's grace_period if the objective "
-                "blocks this process for long.",
+                "Trial %d ran on after another process had failed it (%s); its result is "
+                "not stored. Raise the storage's grace_period if the objective blocks this "
+                "process for long.",
                 frozen.number,
                 why,
             )
