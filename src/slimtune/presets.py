@@ -21,7 +21,7 @@ def bohb(
     seed: int | None = None,
     **sampler_kwargs: Any,
 ) -> dict[str, Any]:
-    """BOHB: :class:`~slimtune.samplers.bohb.BOHBSampler` + :class:`HyperbandPruner`.
+    """BOHB: :class:`~slimtune.multifidelity.bohb.BOHBSampler` + :class:`HyperbandPruner`.
 
     Report the resource (e.g. the epoch, 1..``max_resource``) as ``step``; extra keyword
     arguments go to the sampler (``random_fraction``, ``min_points_in_model``, ...).
@@ -31,7 +31,7 @@ def bohb(
     >>> type(study.sampler).__name__, type(study.pruner).__name__
     ('BOHBSampler', 'HyperbandPruner')
     """
-    from slimtune.samplers.bohb import BOHBSampler
+    from slimtune.multifidelity.bohb import BOHBSampler
 
     pruner = HyperbandPruner(min_resource, max_resource, reduction_factor)
     sampler = BOHBSampler(budgets=pruner.budgets(), seed=seed, **sampler_kwargs)

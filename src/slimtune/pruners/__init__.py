@@ -4,14 +4,17 @@
 (asynchronous successive halving, ASHA; MO-ASHA for several objectives), ``HyperbandPruner``
 (brackets of ASHA) and ``NopPruner`` (the default). All decisions are computed from the
 storage, so they hold with parallel workers and a shared SQL database.
+
+The pruner protocol lives here (:mod:`slimtune.pruners.base`); the multi-fidelity pruners
+live in :mod:`slimtune.multifidelity` and are re-exported here (the Optuna-style path).
 """
 
 from __future__ import annotations
 
-from slimtune.pruners.asha import SuccessiveHalvingPruner
+from slimtune.multifidelity.hyperband import HyperbandPruner
+from slimtune.multifidelity.median import MedianPruner, PercentilePruner
+from slimtune.multifidelity.successive_halving import SuccessiveHalvingPruner
 from slimtune.pruners.base import BasePruner, NopPruner
-from slimtune.pruners.hyperband import HyperbandPruner
-from slimtune.pruners.median import MedianPruner, PercentilePruner
 
 __all__ = [
     "BasePruner",
