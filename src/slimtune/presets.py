@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from slimtune.pruners import HyperbandPruner, SuccessiveHalvingPruner
+from slimtune.multifidelity import HyperbandPruner, SuccessiveHalvingPruner
 from slimtune.samplers.random import RandomSampler
 
 __all__ = ["bohb", "hyperband", "asha"]

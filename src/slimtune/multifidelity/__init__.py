@@ -30,9 +30,6 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-# slimtune.pruners re-exports this package's pruners, which subclass its BasePruner: let it
-# initialise first, whichever of the two packages is imported first.
-import slimtune.pruners.base  # noqa: F401, I001
 from slimtune.multifidelity.budget import Budget, Fidelity
 from slimtune.multifidelity.checkpoints import DirectoryCheckpoints, MemoryCheckpoints
 from slimtune.multifidelity.data import cross_validate, stratified_kfold, stratified_subset
