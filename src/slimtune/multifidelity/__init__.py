@@ -3,23 +3,18 @@
 Budgets and rungs are defined once, in :mod:`~slimtune.multifidelity.schedule`; everything
 else reads them from there.
 
-=====================  ========================================================================
-module                 what lives there
-=====================  ========================================================================
-``schedule``           :class:`RungSchedule` (min/max resource, reduction factor, rungs,
-                       Hyperband brackets), ``"auto"`` resources, :func:`budgets_of`
-``rungs``              a trial's value at a rung (``rung_value``, ``record_rung``,
-                       ``undecided_rung``; keys from :mod:`slimtune.keys`), the best at a rung
-``successive_halving`` :class:`SuccessiveHalvingPruner`: asynchronous SH (ASHA, MO-ASHA)
-``hyperband``          :class:`HyperbandPruner`: brackets of ASHA
-``median``             :class:`MedianPruner`, :class:`PercentilePruner`
-``bohb``               :class:`BOHBSampler`: TPE per budget (imported on first use)
-``sync_halving``       :class:`SyncSuccessiveHalving`: synchronous SH with pause and resume
-``checkpoints``        :class:`MemoryCheckpoints`, :class:`DirectoryCheckpoints`
-``budget``             :class:`Budget`, :class:`Fidelity`: resource -> epochs, data, resolution
-``data``               :func:`stratified_subset`, :func:`stratified_kfold`,
-                       :func:`cross_validate`
-=====================  ========================================================================
+* ``schedule``: :class:`RungSchedule` (min/max resource, reduction factor, rungs, Hyperband
+  brackets), the ``"auto"`` resources, :func:`budgets_of` (a pruner's budgets for BOHB)
+* ``rungs``: a trial's value at a rung (``rung_value``, ``record_rung``, ``undecided_rung``;
+  keys from :mod:`slimtune.keys`) and the best at a rung (``promotable``, ``top_k``)
+* ``successive_halving``: :class:`SuccessiveHalvingPruner`, asynchronous SH (ASHA, MO-ASHA)
+* ``hyperband``: :class:`HyperbandPruner`, brackets of ASHA
+* ``median``: :class:`MedianPruner`, :class:`PercentilePruner`
+* ``bohb``: :class:`BOHBSampler`, TPE per budget (imported on first use)
+* ``sync_halving``: :class:`SyncSuccessiveHalving`, synchronous SH with pause and resume
+* ``checkpoints``: :class:`MemoryCheckpoints`, :class:`DirectoryCheckpoints`
+* ``budget``: :class:`Budget`, :class:`Fidelity` (resource -> epochs, data, resolution)
+* ``data``: :func:`stratified_subset`, :func:`stratified_kfold`, :func:`cross_validate`
 
 The older paths re-export these: :mod:`slimtune.pruners`, :mod:`slimtune.fidelity`,
 ``slimtune.samplers.BOHBSampler``.
