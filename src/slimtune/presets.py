@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from slimtune.pruners import HyperbandPruner, SuccessiveHalvingPruner
+from slimtune.multifidelity import HyperbandPruner, SuccessiveHalvingPruner
 from slimtune.samplers.random import RandomSampler
 
 __all__ = ["bohb", "hyperband", "asha"]
@@ -21,7 +21,7 @@ def bohb(
     seed: int | None = None,
     **sampler_kwargs: Any,
 ) -> dict[str, Any]:
-    """BOHB: :class:`~slimtune.samplers.bohb.BOHBSampler` + :class:`HyperbandPruner`.
+    """BOHB: :class:`~slimtune.multifidelity.bohb.BOHBSampler` + :class:`HyperbandPruner`.
 
     Report the resource (e.g. the epoch, 1..``max_resource``) as ``step``; extra keyword
     arguments go to the sampler (``random_fraction``, ``min_points_in_model``, ...).
@@ -31,7 +31,7 @@ def bohb(
     >>> type(study.sampler).__name__, type(study.pruner).__name__
     ('BOHBSampler', 'HyperbandPruner')
     """
-    from slimtune.samplers.bohb import BOHBSampler
+    from slimtune.multifidelity.bohb import BOHBSampler
 
     pruner = HyperbandPruner(min_resource, max_resource, reduction_factor)
     sampler = BOHBSampler(budgets=pruner.budgets(), seed=seed, **sampler_kwargs)

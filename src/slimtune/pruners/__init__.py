@@ -4,20 +4,34 @@
 (asynchronous successive halving, ASHA; MO-ASHA for several objectives), ``HyperbandPruner``
 (brackets of ASHA) and ``NopPruner`` (the default). All decisions are computed from the
 storage, so they hold with parallel workers and a shared SQL database.
+
+The pruner protocol lives here (:mod:`slimtune.pruners.base`). The pruners themselves live in
+:mod:`slimtune.multifidelity` (which builds on this protocol) and are re-exported here, the
+Optuna-style path, on first access.
 """
 
 from __future__ import annotations
 
-from slimtune.pruners.asha import SuccessiveHalvingPruner
-from slimtune.pruners.base import BasePruner, NopPruner
-from slimtune.pruners.hyperband import HyperbandPruner
-from slimtune.pruners.median import MedianPruner, PercentilePruner
+import importlib
+from typing import Any
 
-__all__ = [
-    "BasePruner",
-    "HyperbandPruner",
-    "MedianPruner",
-    "NopPruner",
-    "PercentilePruner",
-    "SuccessiveHalvingPruner",
-]
+from slimtune.pruners.base import BasePruner, NopPruner
+
+_LAZY = {
+    "HyperbandPruner": "slimtune.multifidelity.hyperband",
+    "MedianPruner": "slimtune.multifidelity.median",
+    "PercentilePruner": "slimtune.multifidelity.median",
+    "SuccessiveHalvingPruner": "slimtune.multifidelity.successive_halving",
+}
+
+__all__ = ["BasePruner", "NopPruner", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'slimtune.pruners' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})

@@ -18,7 +18,7 @@ _LAZY = {
     "TPESampler": "slimtune.samplers.tpe",
     "MOTPESampler": "slimtune.samplers.tpe",
     "GPSampler": "slimtune.samplers.gp",
-    "BOHBSampler": "slimtune.samplers.bohb",
+    "BOHBSampler": "slimtune.multifidelity.bohb",
 }
 
 __all__ = ["BaseSampler", "RandomSampler", "QMCSampler", "AutoSampler", *_LAZY]

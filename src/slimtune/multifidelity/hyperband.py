@@ -1,8 +1,9 @@
 """Hyperband (Li et al. 2018) as a pruner: several brackets of asynchronous successive
 halving that trade off how aggressively they stop trials.
 
-Bracket ``b`` (0 = most aggressive) is a :class:`SuccessiveHalvingPruner` with
-``min_early_stopping_rate = b``; trials compete only with trials of their own bracket.
+Bracket ``b`` (0 = most aggressive) decides as a :class:`SuccessiveHalvingPruner` with
+``min_early_stopping_rate = b`` (the rungs of ``RungSchedule.bracket(b)``, see
+:mod:`slimtune.multifidelity.schedule`); trials compete only with trials of their own bracket.
 
 Bracket assignment is a pure function of the trial number, so every worker (and a resumed
 study) agrees on it without shared state: trial ``n`` falls in bracket ``b`` where
@@ -18,49 +19,25 @@ is what makes observations from different brackets comparable.
 
 from __future__ import annotations
 
-import functools
-import math
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-import numpy as np
-
-from slimtune.pruners._common import check_int, check_rf, is_nan_value
-from slimtune.pruners.asha import (
-    SuccessiveHalvingPruner,
+from slimtune.multifidelity.rungs import is_nan_value, undecided_rung
+from slimtune.multifidelity.schedule import (
+    RungSchedule,
     auto_max_resource,
-    n_rungs_between,
-    undecided_rung,
+    bracket_of,
+    check_int,
+    check_rf,
 )
+from slimtune.multifidelity.successive_halving import SuccessiveHalvingPruner
 from slimtune.pruners.base import BasePruner
 
 if TYPE_CHECKING:
     from slimtune.study import Study
     from slimtune.trial import FrozenTrial
 
-__all__ = ["HyperbandPruner", "bracket_of"]
-
-_INV_PHI = (math.sqrt(5.0) - 1.0) / 2.0
-
-
-@functools.lru_cache(maxsize=64)
-def _cdf(n_brackets: int, reduction_factor: float) -> np.ndarray:
-    return np.cumsum(bracket_weights(n_brackets, reduction_factor))
-
-
-def bracket_weights(n_brackets: int, reduction_factor: float) -> np.ndarray:
-    """Share of trials per bracket (bracket 0 = most rungs), as Hyperband sizes them."""
-    s = n_brackets - 1 - np.arange(n_brackets)
-    n = np.ceil(n_brackets / (s + 1) * float(reduction_factor) ** s)
-    return n / n.sum()
-
-
-def bracket_of(number: int, n_brackets: int, reduction_factor: float) -> int:
-    """The bracket of trial ``number``: deterministic, balanced by bracket weights."""
-    if n_brackets <= 1:
-        return 0
-    u = math.fmod((number + 1) * _INV_PHI, 1.0)
-    cdf = _cdf(n_brackets, float(reduction_factor))
-    return int(min(np.searchsorted(cdf, u, side="right"), n_brackets - 1))
+__all__ = ["HyperbandPruner"]
 
 
 class HyperbandPruner(BasePruner):
@@ -103,49 +80,46 @@ class HyperbandPruner(BasePruner):
         self.reduction_factor = check_rf(reduction_factor)
         self.bootstrap_count = check_int("bootstrap_count", bootstrap_count, 0)
         self.multi_objective_tiebreak = multi_objective_tiebreak
-        self._brackets: dict[tuple[int, int], SuccessiveHalvingPruner] = {}
-        # Validates multi_objective_tiebreak.
-        SuccessiveHalvingPruner(1, multi_objective_tiebreak=multi_objective_tiebreak)
+        # Decides at the rungs of a trial's bracket (validates multi_objective_tiebreak).
+        self._halving = SuccessiveHalvingPruner(
+            self.min_resource,
+            self.reduction_factor,
+            bootstrap_count=self.bootstrap_count,
+            multi_objective_tiebreak=multi_objective_tiebreak,
+        )
 
-    def n_brackets(self, max_resource: int | None = None) -> int:
-        """Number of brackets for ``max_resource`` (default: the one given)."""
+    # --- the schedule -----------------------------------------------------------------
+    def rung_schedule(self, trials: Sequence[FrozenTrial] = ()) -> RungSchedule | None:
+        """Rungs from ``min_resource`` up to the full budget (bracket 0; bracket ``b`` is
+        ``.bracket(b)``); ``max_resource="auto"`` is resolved from the complete ``trials``
+        (None until one completes)."""
+        if self.max_resource == "auto":
+            max_resource = auto_max_resource(trials)
+            if max_resource is None:
+                return None
+        else:
+            max_resource = int(self.max_resource)  # type: ignore[arg-type]
+        return RungSchedule(self.min_resource, self.reduction_factor, max_resource)
+
+    def _given(self, max_resource: int | None) -> RungSchedule:
         m = max_resource if max_resource is not None else self.max_resource
         if m == "auto" or m is None:
             raise ValueError("max_resource='auto' is not known yet; pass max_resource.")
-        return n_rungs_between(self.min_resource, int(m), self.reduction_factor)  # type: ignore[arg-type]
+        return RungSchedule(self.min_resource, self.reduction_factor, int(m))  # type: ignore[arg-type]
+
+    def n_brackets(self, max_resource: int | None = None) -> int:
+        """Number of brackets for ``max_resource`` (default: the one given)."""
+        return self._given(max_resource).n_brackets()
 
     def bracket_of(self, number: int, max_resource: int | None = None) -> int:
         """The bracket (0 = most aggressive) of trial ``number``."""
-        return bracket_of(number, self.n_brackets(max_resource), self.reduction_factor)
+        return self._given(max_resource).bracket_of(number)
 
     def budgets(self, max_resource: int | None = None) -> list[float]:
         """All rung resources, ascending, ending with ``max_resource`` (the full budget)."""
-        n = self.n_brackets(max_resource)
-        m = max_resource if max_resource is not None else int(self.max_resource)  # type: ignore[arg-type]
-        out = [float(self.min_resource * self.reduction_factor**k) for k in range(n)]
-        out = [r for r in out if r < m] + [float(m)]
-        return out
+        return self._given(max_resource).budgets()
 
-    def _max_resource(self, trials: list[FrozenTrial]) -> int | None:
-        if self.max_resource == "auto":
-            return auto_max_resource(trials)
-        return int(self.max_resource)  # type: ignore[arg-type]
-
-    def _bracket_pruner(self, bracket: int, max_resource: int) -> SuccessiveHalvingPruner:
-        key = (bracket, max_resource)
-        p = self._brackets.get(key)
-        if p is None:
-            p = SuccessiveHalvingPruner(
-                self.min_resource,
-                self.reduction_factor,
-                bracket,
-                self.bootstrap_count,
-                max_resource=max_resource,
-                multi_objective_tiebreak=self.multi_objective_tiebreak,
-            )
-            self._brackets[key] = p
-        return p
-
+    # --- the decision -----------------------------------------------------------------
     def prune(self, study: Study, trial: FrozenTrial) -> bool:
         if not trial.intermediate_values:
             return False
@@ -153,15 +127,13 @@ class HyperbandPruner(BasePruner):
         trials: list[FrozenTrial] | None = None
         if self.max_resource == "auto":
             trials = study.get_trials(deepcopy=False)
-        max_res = self._max_resource(trials or [])
-        if max_res is None:
+        schedule = self.rung_schedule(trials or [])
+        if schedule is None:
             return False
-        n_br = self.n_brackets(max_res)
+        n_br = schedule.n_brackets()
         b = bracket_of(trial.number, n_br, self.reduction_factor)
-        sh = self._bracket_pruner(b, max_res)
-        if not is_nan_value(iv[max(iv)]) and not undecided_rung(
-            study, trial, sh.rung_resources(self.min_resource, max_res)
-        ):
+        mine = schedule.bracket(b)
+        if not is_nan_value(iv[max(iv)]) and not undecided_rung(study, trial, mine.rungs()):
             return False
         if trials is None:
             trials = study.get_trials(deepcopy=False)
@@ -169,9 +141,7 @@ class HyperbandPruner(BasePruner):
         def same(t: FrozenTrial) -> bool:
             return bracket_of(t.number, n_br, self.reduction_factor) == b
 
-        return sh._prune_among(
-            study, trial, trials, same, min_resource=self.min_resource, max_resource=max_res
-        )
+        return self._halving.prune_at_rungs(study, trial, trials, schedule=mine, peers=same)
 
     def __repr__(self) -> str:
         return (

@@ -31,9 +31,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from slimtune import keys
+from slimtune.multifidelity.rungs import rung_value
+from slimtune.multifidelity.schedule import budgets_of
 from slimtune.multiobjective import to_losses
-from slimtune.pruners.asha import SuccessiveHalvingPruner, auto_max_resource, rung_value
-from slimtune.pruners.hyperband import HyperbandPruner
 from slimtune.samplers.tpe import Observations, TPESampler
 from slimtune.trial import FrozenTrial, TrialState
 
@@ -116,21 +116,7 @@ class BOHBSampler(TPESampler):
     def _budgets(self, study: Study, trials: list[FrozenTrial]) -> list[float]:
         if self.budgets is not None:
             return list(self.budgets)
-        pr = study.pruner
-        if isinstance(pr, HyperbandPruner):
-            mr = pr.max_resource if pr.max_resource != "auto" else auto_max_resource(trials)
-            if mr is None:
-                return []
-            return pr.budgets(int(mr))  # type: ignore[arg-type]
-        if isinstance(pr, SuccessiveHalvingPruner):
-            mr = pr.max_resource or auto_max_resource(trials)
-            min_r = pr._min_resource(trials)
-            if min_r is None:
-                return []
-            rungs = pr.rung_resources(min_r, mr)
-            return rungs + ([float(mr)] if mr is not None else [])
-        mr = auto_max_resource(trials)
-        return [float(mr)] if mr is not None else []
+        return budgets_of(study.pruner, trials)
 
     def _observations_at(
         self, trials: list[FrozenTrial], b: float, full: bool

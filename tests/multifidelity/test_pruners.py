@@ -8,9 +8,8 @@ import numpy as np
 import pytest
 
 import slimtune as st
-from slimtune.pruners._common import promotable
-from slimtune.pruners.asha import rung_key
-from slimtune.pruners.hyperband import bracket_of, bracket_weights
+from slimtune.multifidelity.rungs import promotable, rung_key
+from slimtune.multifidelity.schedule import bracket_of, bracket_weights
 
 P = st.pruners
 

@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from slimtune.multifidelity.rungs import as_loss_row, is_nan_value
+from slimtune.multifidelity.schedule import check_int
 from slimtune.multiobjective import to_losses
-from slimtune.pruners._common import as_loss_row, check_int, is_nan_value
 from slimtune.pruners.base import BasePruner
 from slimtune.trial import TrialState
 

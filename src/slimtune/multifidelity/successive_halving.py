@@ -17,76 +17,34 @@ training: cheap models survive even when less accurate; dominated ones are stopp
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from slimtune import keys
-from slimtune.multiobjective import to_losses
-from slimtune.pruners._common import (
-    check_int,
-    check_rf,
+from slimtune.multifidelity.rungs import (
     is_nan_value,
     promotable,
+    record_rung,
+    rung_key,
+    rung_value,
+    undecided_rung,
 )
+from slimtune.multifidelity.schedule import (
+    RungSchedule,
+    auto_min_resource,
+    check_int,
+    check_rf,
+    rung_levels,
+)
+from slimtune.multiobjective import to_losses
 from slimtune.pruners.base import BasePruner
-from slimtune.trial import TrialState
 
 if TYPE_CHECKING:
     from slimtune.study import Study
     from slimtune.trial import FrozenTrial
 
-__all__ = [
-    "SuccessiveHalvingPruner",
-    "rung_key",
-    "rung_value",
-    "auto_min_resource",
-    "auto_max_resource",
-]
-
-RUNG_PREFIX = keys.RUNG_PREFIX
-rung_key = keys.rung_key
-
-
-def rung_value(trial: FrozenTrial, resource: float, key: str | None = None) -> Any:
-    """A trial's value at a rung: the recorded one, else its first report at or after
-    ``resource`` (trials run without a pruner, or added with ``add_trial``, count too)."""
-    v = trial.system_attrs.get(key or rung_key(resource))
-    if v is not None:
-        return v
-    iv = trial.intermediate_values
-    if not iv:
-        return None
-    steps = [s for s in iv if s >= resource]
-    return iv[min(steps)] if steps else None
-
-
-def undecided_rung(study: Study, trial: FrozenTrial, rungs: list[float]) -> bool:
-    """Whether ``trial`` has crossed a rung without a recorded decision (cheap check: one
-    trial read, so that steps between rungs cost no scan of the study)."""
-    step = max(trial.intermediate_values)
-    crossed = [r for r in rungs if r <= step]
-    if not crossed:
-        return False
-    attrs = trial.system_attrs
-    if all(rung_key(r) in attrs for r in crossed):
-        return False
-    attrs = study.get_trial(trial.trial_id).system_attrs
-    return not all(rung_key(r) in attrs for r in crossed)
-
-
-def auto_max_resource(trials: list[FrozenTrial]) -> int | None:
-    """The largest step reported by a complete trial (None before any completes)."""
-    steps = [t.last_step for t in trials if t.state == TrialState.COMPLETE and t.last_step]
-    return max(steps) if steps else None
-
-
-def auto_min_resource(trials: list[FrozenTrial]) -> int | None:
-    """Optuna's heuristic: 1/100 of the steps of the complete trials, at least 1."""
-    m = auto_max_resource(trials)
-    return None if m is None else max(m // 100, 1)
+__all__ = ["SuccessiveHalvingPruner"]
 
 
 class SuccessiveHalvingPruner(BasePruner):
@@ -136,53 +94,65 @@ class SuccessiveHalvingPruner(BasePruner):
         self.multi_objective_tiebreak = multi_objective_tiebreak
 
     # --- rungs ------------------------------------------------------------------------
-    def rung_resources(self, min_resource: int, max_resource: int | None = None) -> list[float]:
-        """Resources of the decision rungs below ``max_resource`` (at most 64 rungs)."""
-        cap = max_resource if max_resource is not None else self.max_resource
-        out = []
-        for k in range(64):
-            r = min_resource * self.reduction_factor ** (self.min_early_stopping_rate + k)
-            if cap is not None and r >= cap:
-                break
-            out.append(float(r))
-            if cap is None and len(out) >= 32:
-                break
-        return out
-
-    def _min_resource(self, trials: list[FrozenTrial]) -> int | None:
+    def rung_schedule(self, trials: Sequence[FrozenTrial] = ()) -> RungSchedule | None:
+        """The rungs this pruner decides at; ``min_resource="auto"`` is resolved from the
+        complete ``trials`` (None until one completes)."""
         if self.min_resource == "auto":
-            return auto_min_resource(trials)
-        return int(self.min_resource)  # type: ignore[arg-type]
+            min_resource = auto_min_resource(trials)
+            if min_resource is None:
+                return None
+        else:
+            min_resource = int(self.min_resource)  # type: ignore[arg-type]
+        return RungSchedule(
+            min_resource, self.reduction_factor, self.max_resource, self.min_early_stopping_rate
+        )
+
+    def rung_resources(self, min_resource: int, max_resource: int | None = None) -> list[float]:
+        """Resources of the decision rungs below ``max_resource`` (default: the one given;
+        at most 64 rungs), see :func:`~slimtune.multifidelity.schedule.rung_levels`."""
+        cap = max_resource if max_resource is not None else self.max_resource
+        return rung_levels(min_resource, self.reduction_factor, cap, self.min_early_stopping_rate)
 
     # --- the decision -----------------------------------------------------------------
     def prune(self, study: Study, trial: FrozenTrial) -> bool:
         iv = trial.intermediate_values
         if not iv:
             return False
-        if self.min_resource != "auto" and not is_nan_value(iv[max(iv)]):
-            rungs = self.rung_resources(int(self.min_resource))  # type: ignore[arg-type]
-            if not undecided_rung(study, trial, rungs):
+        schedule = self.rung_schedule()
+        if schedule is not None and not is_nan_value(iv[max(iv)]):
+            if not undecided_rung(study, trial, schedule.rungs()):
                 return False
         trials = study.get_trials(deepcopy=False)
-        return self._prune_among(study, trial, trials, lambda t: True)
+        return self.prune_at_rungs(study, trial, trials)
 
-    def _prune_among(
+    def prune_at_rungs(
         self,
         study: Study,
         trial: FrozenTrial,
         trials: list[FrozenTrial],
-        same_group: Callable[[FrozenTrial], bool],
-        min_resource: int | None = None,
-        max_resource: int | None = None,
+        *,
+        schedule: RungSchedule | None = None,
+        peers: Callable[[FrozenTrial], bool] | None = None,
     ) -> bool:
+        """Decide ``trial`` at each rung of ``schedule`` it has newly crossed: record its
+        value there and prune it unless it is in the best ``1 / reduction_factor`` of the
+        trials recorded at that rung. A NaN value is pruned at once.
+
+        Args:
+            trials: the study's trials (``study.get_trials(deepcopy=False)``).
+            schedule: the rungs (default :meth:`rung_schedule` of ``trials``); Hyperband
+                passes the rungs of the trial's bracket.
+            peers: only the trials for which ``peers(t)`` is true compete (default: all);
+                Hyperband passes "in the same bracket".
+        """
         iv = trial.intermediate_values
         step = max(iv)
         value = iv[step]
         if is_nan_value(value):
             return True
-        if min_resource is None:
-            min_resource = self._min_resource(trials)
-        if min_resource is None:
+        if schedule is None:
+            schedule = self.rung_schedule(trials)
+        if schedule is None:
             return False
         # The freshest copy of this trial's system attributes is the storage's.
         attrs = dict(trial.system_attrs)
@@ -191,19 +161,19 @@ class SuccessiveHalvingPruner(BasePruner):
                 attrs.update(t.system_attrs)
                 break
         directions = study.directions
-        for res in self.rung_resources(min_resource, max_resource):
+        for res in schedule.rungs():
             if step < res:
                 return False
             key = rung_key(res)
             if key in attrs:
                 continue  # decided at an earlier report
-            study.set_trial_system_attr(trial.trial_id, key, value)
+            record_rung(study, trial, res, value)
             others = [
                 v
                 for t in trials
                 if t.trial_id != trial.trial_id
                 and (v := rung_value(t, res, key)) is not None
-                and same_group(t)
+                and (peers is None or peers(t))
             ]
             if self.bootstrap_count and len(others) < self.bootstrap_count:
                 return True
@@ -220,12 +190,4 @@ class SuccessiveHalvingPruner(BasePruner):
             f"{self.reduction_factor}, min_early_stopping_rate={self.min_early_stopping_rate}, "
             f"bootstrap_count={self.bootstrap_count}, max_resource={self.max_resource})"
         )
-
-
-def n_rungs_between(min_resource: float, max_resource: float, reduction_factor: float) -> int:
-    """floor(log_rf(max / min)) + 1, robust to float rounding (e.g. log3(81) = 4)."""
-    if max_resource < min_resource:
-        return 1
-    x = math.log(max_resource / min_resource) / math.log(reduction_factor)
-    return int(math.floor(x + 1e-9)) + 1
 

@@ -7,7 +7,7 @@ import pytest
 
 import slimtune as st
 from slimtune import keys
-from slimtune.fidelity import (
+from slimtune.multifidelity import (
     Budget,
     DirectoryCheckpoints,
     MemoryCheckpoints,
@@ -215,7 +215,7 @@ def test_sync_successive_halving_several_objectives():
 
 
 def test_sync_successive_halving_with_bohb_sampler():
-    from slimtune.samplers.bohb import BOHBSampler
+    from slimtune.multifidelity.bohb import BOHBSampler
 
     budget = Budget(9, 1, 3)
     study = st.create_study(sampler=BOHBSampler(budgets=budget.levels(), seed=0,

@@ -7,7 +7,7 @@ import pytest
 
 import slimtune as st
 from slimtune import keys
-from slimtune.samplers.bohb import BOHBSampler
+from slimtune.multifidelity.bohb import BOHBSampler
 
 MAX = 27
 
