@@ -48,22 +48,22 @@ def test_model_uses_largest_budget_with_enough_observations():
         _manual(study, {1: 1.0 + i, 3: 0.5 + i}, state="pruned")
     for i in range(2):
         _manual(study, {1: 0.1, 3: 0.1, 9: 0.05 * i}, state="pruned")
-    obs = sampler._collect_observations(study, study.trials)
-    assert sampler.last_budget == 3.0
+    obs = sampler.collector.collect(study, study.trials)
+    assert obs.budget == 3.0
     assert [t.number for t in obs.trials] == list(range(8))
     np.testing.assert_allclose(obs.losses[:, 0], [0.5, 1.5, 2.5, 3.5, 4.5, 5.5, 0.1, 0.1])
     assert np.all(obs.tier == 0)
     # Two more trials at budget 9 make it the modelled budget; pruned trials count.
     for i in range(2):
         _manual(study, {1: 0.1, 3: 0.1, 9: 0.3 + i}, state="pruned")
-    obs = sampler._collect_observations(study, study.trials)
-    assert sampler.last_budget == 9.0
+    obs = sampler.collector.collect(study, study.trials)
+    assert obs.budget == 9.0
     fin = np.isfinite(obs.tier)
     assert sorted(obs.losses[fin, 0].tolist()) == [0.0, 0.05, 0.3, 1.3]
     # The six trials stopped at 3 join the bad side (tier inf: not in the split).
     assert [t.number for t, f in zip(obs.trials, fin) if not f] == list(range(6))
     paper = BOHBSampler(budgets=[1, 3, 9, 27], min_points_in_model=4, pruned_as_bad=False)
-    obs = paper._collect_observations(study, study.trials)
+    obs = paper.collector.collect(study, study.trials)
     assert [t.number for t in obs.trials] == [6, 7, 8, 9]
 
 
@@ -78,8 +78,8 @@ def test_full_budget_uses_final_values_and_running_trials_are_liars():
     running = study.ask()
     running.suggest_float("x", 0, 1)
     running.report(0.5, 1)
-    obs = sampler._collect_observations(study, study.trials)
-    assert sampler.last_budget == 3.0
+    obs = sampler.collector.collect(study, study.trials)
+    assert obs.budget == 3.0
     assert obs.losses[0, 0] == -0.9 and obs.losses[1, 0] == -0.4  # maximised -> negated
     assert obs.trials[-1].number == running.number and obs.tier[-1] == np.inf
 
@@ -89,8 +89,8 @@ def test_random_until_a_budget_has_enough_points():
     study = st.create_study(sampler=sampler)
     for _ in range(3):
         _manual(study, {1: 1.0})
-    obs = sampler._collect_observations(study, study.trials)
-    assert len(obs.trials) == 0 and sampler.last_budget is None
+    obs = sampler.collector.collect(study, study.trials)
+    assert len(obs.trials) == 0 and obs.budget is None
 
 
 def test_budgets_come_from_the_pruner():

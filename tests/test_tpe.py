@@ -10,7 +10,13 @@ import pytest
 import slimtune as st
 from slimtune.multiobjective import hypervolume
 from slimtune.samplers import MOTPESampler, RandomSampler, TPESampler
-from slimtune.samplers.tpe import Observations, default_gamma, default_weights
+from slimtune.samplers.tpe import (
+    Observations,
+    TrialCollector,
+    default_gamma,
+    default_weights,
+    split_observations,
+)
 from slimtune.samplers.tpe.parzen import Geometry, ParzenEstimator, PriorModel
 from slimtune.space import Prior, Space, SpaceEncoder
 
@@ -302,9 +308,9 @@ def test_running_trials_are_bad_observations() -> None:
     study = st.create_study(sampler=TPESampler(seed=0))
     study.optimize(sphere, n_trials=12)
     study.ask().suggest_float("x0", -5, 5)
-    trials = [t for t in study._get_trials_for_sampler() if t.number != 999]
-    obs = study.sampler._collect_observations(study, trials)
-    below, n = study.sampler._split(obs)
+    trials = study.get_trials(deepcopy=False)
+    obs = study.sampler.collector.collect(study, trials)
+    below, _, n = split_observations(obs, study.sampler.gamma)
     assert n == 12
     running = obs.tier == np.inf
     assert running.sum() == 1 and not below[running].any()
@@ -325,11 +331,10 @@ def test_pruned_ranked_after_complete_by_step_then_value() -> None:
         t.report(v, step)
         study.tell(t, state=st.TrialState.PRUNED)
     sampler = study.sampler
-    obs = sampler._collect_observations(study, study._get_trials_for_sampler())
+    obs = sampler.collector.collect(study, study.get_trials(deepcopy=False))
     order = np.lexsort((obs.losses[:, 0], obs.tier))
     assert [obs.trials[i].number for i in order] == [1, 0, 2, 3, 4]
-    sampler.gamma = lambda n: 3
-    below, _ = sampler._split(obs)
+    below = split_observations(obs, lambda n: 3).good
     assert [t.number for t, b in zip(obs.trials, below) if b] == [0, 1, 2]
 
 
@@ -359,8 +364,8 @@ def test_feasible_trials_preferred() -> None:
         t.suggest_float("x", -10, 10)
         t.set_constraints([c])
         study.tell(t, x)
-    obs = study.sampler._collect_observations(study, study._get_trials_for_sampler())
-    below, _ = study.sampler._split(obs)
+    obs = study.sampler.collector.collect(study, study.get_trials(deepcopy=False))
+    below = split_observations(obs, study.sampler.gamma).good
     assert below.tolist() == [False, True]
 
 
@@ -394,12 +399,10 @@ def test_motpe_beats_random_hypervolume() -> None:
 
 
 def test_mo_split_uses_rank_then_hypervolume_contribution() -> None:
-    sampler = TPESampler(seed=0, gamma=lambda n: 3)
     L = np.array([[0.0, 1.0], [0.5, 0.5], [0.51, 0.51], [1.0, 0.0], [0.9, 0.9], [0.3, 0.71]])
     dummy = [None] * len(L)
-    obs = Observations(dummy, L, np.zeros(len(L)))  # type: ignore[arg-type]
-    sampler._violations = lambda trials: np.zeros(len(trials))  # type: ignore[method-assign]
-    below, n = sampler._split(obs)
+    obs = Observations(dummy, L, np.zeros(len(L)), np.zeros(len(L)))  # type: ignore[arg-type]
+    below, _, n = split_observations(obs, lambda n: 3)
     # The front is {0, 1, 3, 5}; with the reference point at 1.1 (max + 10 % of the range)
     # the corner point 0 adds the least hypervolume (0.3 * 0.1), so it is left out.
     assert n == 6 and below.tolist() == [False, True, False, True, False, True]
@@ -411,16 +414,19 @@ def test_maximize_direction() -> None:
     assert study.best_value > -1.5
 
 
-# --- the hook for BOHB ----------------------------------------------------------------------
+# --- the collector (BOHB plugs in here) ----------------------------------------------------
 
 
-def test_collect_observations_hook_is_used() -> None:
-    class Flipped(TPESampler):
-        def _collect_observations(self, study, trials):
-            obs = super()._collect_observations(study, trials)
+def test_collector_is_replaceable() -> None:
+    class Flipped:
+        def __init__(self) -> None:
+            self.inner = TrialCollector()
+
+        def collect(self, study, trials):
+            obs = self.inner.collect(study, trials)
             return obs._replace(losses=-obs.losses)  # pretend we maximise
 
-    study = run(Flipped(seed=0), lambda t: t.suggest_float("x", 0, 1), 40)
+    study = run(TPESampler(seed=0, collector=Flipped()), lambda t: t.suggest_float("x", 0, 1), 40)
     xs = [t.params["x"] for t in study.trials[20:]]
     assert np.mean(xs) > 0.7
 
@@ -439,13 +445,13 @@ def test_many_trials_uses_cached_encoding() -> None:
     t = study.ask()
     for k in dists:
         t.suggest_float(k, 0, 1)
-    assert len(sampler._prefix.obs_trials) == 400
-    X_first = sampler._prefix._enc[1]
+    assert sampler.collector._memo.n_obs == 400
+    X_first = sampler._encoding._pre_X
     assert len(X_first) == 400
     study.tell(t, 1.0)
     t2 = study.ask()
     t2.suggest_float("x0", 0, 1)
-    X_next = sampler._prefix._enc[1]
+    X_next = sampler._encoding._pre_X
     assert len(X_next) == 401 and np.array_equal(X_next[:400], X_first)  # only one new row
 
 
@@ -483,13 +489,13 @@ def test_g_cap_keeps_newest_and_weights() -> None:
 
 def test_tie_across_the_cut_is_not_good() -> None:
     """A plateau of equal losses straddling the cut gives no direction: none of it is good."""
-    sampler = TPESampler(seed=0, gamma=lambda n: 3)
     L = np.array([[0.5], [0.9], [0.9], [0.9], [0.9], [0.2]])
     obs = Observations([None] * 6, L, np.zeros(6), np.zeros(6))  # type: ignore[arg-type]
-    below, _ = sampler._split(obs)
+    below = split_observations(obs, lambda n: 3).good
     assert below.tolist() == [True, False, False, False, False, True]
     L2 = np.array([[0.5], [0.9], [0.7], [0.9], [0.9], [0.2]])
-    below2, _ = sampler._split(Observations([None] * 6, L2, np.zeros(6), np.zeros(6)))
+    obs2 = Observations([None] * 6, L2, np.zeros(6), np.zeros(6))  # type: ignore[arg-type]
+    below2 = split_observations(obs2, lambda n: 3).good
     assert below2.tolist() == [True, False, True, False, False, True]
 
 
