@@ -7,7 +7,8 @@ import pytest
 
 import slimtune as st
 from slimtune import keys
-from slimtune.samplers.bohb import BOHBSampler
+from slimtune.samplers.bohb import BOHBSampler, BudgetCollector
+from slimtune.samplers.tpe import TrialCollector
 
 MAX = 27
 
@@ -104,6 +105,67 @@ def test_budgets_come_from_the_pruner():
     sh = st.create_study(sampler=BOHBSampler(seed=0),
                          pruner=st.pruners.SuccessiveHalvingPruner(1, 3, max_resource=9))
     assert sh.sampler._budgets(sh, []) == [1.0, 3.0, 9.0]
+
+
+def test_bohb_plugs_in_its_collector():
+    """BOHB is the TPE sampler with a budget-aware collector, not an override of TPE code."""
+    sampler = BOHBSampler(budgets=[1, 3, 9], min_points_in_model=3, pruned_as_bad=False,
+                          constant_liar=False, seed=0)
+    c = sampler.collector
+    assert isinstance(c, BudgetCollector)
+    assert (c.min_points_in_model, c.pruned_as_bad, c.constant_liar) == (3, False, False)
+    assert "_collect_observations" not in vars(BOHBSampler)
+
+
+def test_bohb_uses_the_collector_it_is_given_and_records_its_budget():
+    calls = []
+
+    class Spy(BudgetCollector):
+        def collect(self, study, trials):
+            obs = super().collect(study, trials)
+            calls.append(obs.budget)
+            return obs
+
+    sampler = BOHBSampler(budgets=[1, 3, 9, 27], seed=0, random_fraction=0.0)
+    sampler.collector = Spy(sampler._budgets, None, True, True)
+    study = st.create_study(sampler=sampler, pruner=st.pruners.HyperbandPruner(1, MAX, 3))
+    study.optimize(_objective, n_trials=30)
+    assert len(calls) >= 25 and any(b is not None for b in calls)
+    recorded = [t.system_attrs.get(keys.BOHB_BUDGET) for t in study.trials]
+    assert [b for b in recorded if b is not None] == [b for b in calls if b is not None]
+    # Any collector can be passed instead (here the plain TPE one).
+    plain = BOHBSampler(budgets=[1, 3, 9, 27], seed=0, collector=TrialCollector())
+    assert isinstance(plain.collector, TrialCollector)
+
+
+def test_bohb_propose_returns_the_observations_and_their_budget():
+    sampler = BOHBSampler(budgets=[1, 3], min_points_in_model=2, seed=0)
+    study = st.create_study(sampler=sampler)
+    for i in range(3):
+        _manual(study, {1: 1.0 + i, 3: 0.5 + i})
+    t = study.ask()
+    snap = study.get_trials(deepcopy=False)[-1]
+    space = sampler.infer_relative_search_space(study, snap)
+    params, obs = sampler.propose(study, snap, space)
+    assert set(params) == {"x", "y"} and obs is not None and obs.budget == 3.0
+    study.tell(t, 0.0)
+
+
+def test_bohb_same_trials_without_memos():
+    from slimtune.samplers.tpe.memo import EncodingMemo, SpacePrefix
+
+    class NoMemo(BOHBSampler):
+        def _read(self, study, trial):
+            self._history = SpacePrefix()
+            self._encoding = EncodingMemo()
+            return super()._read(study, trial)
+
+    def run(cls):
+        study = st.create_study(sampler=cls(seed=3), pruner=st.pruners.HyperbandPruner(1, MAX, 3))
+        study.optimize(_objective, n_trials=40)
+        return [(t.params, t.state, t.system_attrs.get(keys.BOHB_BUDGET)) for t in study.trials]
+
+    assert run(BOHBSampler) == run(NoMemo)
 
 
 @pytest.mark.parametrize("kw, text", [
