@@ -10,7 +10,13 @@ import pytest
 import slimtune as st
 from slimtune.multiobjective import hypervolume
 from slimtune.samplers import MOTPESampler, RandomSampler, TPESampler
-from slimtune.samplers.tpe import Observations, default_gamma, default_weights
+from slimtune.samplers.tpe import (
+    Observations,
+    TrialCollector,
+    default_gamma,
+    default_weights,
+    split_observations,
+)
 from slimtune.samplers.tpe.parzen import Geometry, ParzenEstimator, PriorModel
 from slimtune.space import Prior, Space, SpaceEncoder
 
@@ -302,9 +308,9 @@ def test_running_trials_are_bad_observations() -> None:
     study = st.create_study(sampler=TPESampler(seed=0))
     study.optimize(sphere, n_trials=12)
     study.ask().suggest_float("x0", -5, 5)
-    trials = [t for t in study.get_trials(deepcopy=False) if t.number != 999]
-    obs = study.sampler._collect_observations(study, trials)
-    below, n = study.sampler._split(obs)
+    trials = study.get_trials(deepcopy=False)
+    obs = study.sampler.collector.collect(study, trials)
+    below, _, n = split_observations(obs, study.sampler.gamma)
     assert n == 12
     running = obs.tier == np.inf
     assert running.sum() == 1 and not below[running].any()
@@ -325,11 +331,10 @@ def test_pruned_ranked_after_complete_by_step_then_value() -> None:
         t.report(v, step)
         study.tell(t, state=st.TrialState.PRUNED)
     sampler = study.sampler
-    obs = sampler._collect_observations(study, study.get_trials(deepcopy=False))
+    obs = sampler.collector.collect(study, study.get_trials(deepcopy=False))
     order = np.lexsort((obs.losses[:, 0], obs.tier))
     assert [obs.trials[i].number for i in order] == [1, 0, 2, 3, 4]
-    sampler.gamma = lambda n: 3
-    below, _ = sampler._split(obs)
+    below = split_observations(obs, lambda n: 3).good
     assert [t.number for t, b in zip(obs.trials, below) if b] == [0, 1, 2]
 
 
@@ -359,8 +364,8 @@ def test_feasible_trials_preferred() -> None:
         t.suggest_float("x", -10, 10)
         t.set_constraints([c])
         study.tell(t, x)
-    obs = study.sampler._collect_observations(study, study.get_trials(deepcopy=False))
-    below, _ = study.sampler._split(obs)
+    obs = study.sampler.collector.collect(study, study.get_trials(deepcopy=False))
+    below = split_observations(obs, study.sampler.gamma).good
     assert below.tolist() == [False, True]
 
 
@@ -394,12 +399,10 @@ def test_motpe_beats_random_hypervolume() -> None:
 
 
 def test_mo_split_uses_rank_then_hypervolume_contribution() -> None:
-    sampler = TPESampler(seed=0, gamma=lambda n: 3)
     L = np.array([[0.0, 1.0], [0.5, 0.5], [0.51, 0.51], [1.0, 0.0], [0.9, 0.9], [0.3, 0.71]])
     dummy = [None] * len(L)
-    obs = Observations(dummy, L, np.zeros(len(L)))  # type: ignore[arg-type]
-    sampler._violations = lambda trials: np.zeros(len(trials))  # type: ignore[method-assign]
-    below, n = sampler._split(obs)
+    obs = Observations(dummy, L, np.zeros(len(L)), np.zeros(len(L)))  # type: ignore[arg-type]
+    below, _, n = split_observations(obs, lambda n: 3)
     # The front is {0, 1, 3, 5}; with the reference point at 1.1 (max + 10 % of the range)
     # the corner point 0 adds the least hypervolume (0.3 * 0.1), so it is left out.
     assert n == 6 and below.tolist() == [False, True, False, True, False, True]
@@ -411,18 +414,161 @@ def test_maximize_direction() -> None:
     assert study.best_value > -1.5
 
 
-# --- the hook for BOHB ----------------------------------------------------------------------
+# --- the collector (BOHB plugs in here) ----------------------------------------------------
 
 
-def test_collect_observations_hook_is_used() -> None:
-    class Flipped(TPESampler):
-        def _collect_observations(self, study, trials):
-            obs = super()._collect_observations(study, trials)
+def test_collector_is_replaceable() -> None:
+    class Flipped:
+        def __init__(self) -> None:
+            self.inner = TrialCollector()
+
+        def collect(self, study, trials):
+            obs = self.inner.collect(study, trials)
             return obs._replace(losses=-obs.losses)  # pretend we maximise
 
-    study = run(Flipped(seed=0), lambda t: t.suggest_float("x", 0, 1), 40)
+    study = run(TPESampler(seed=0, collector=Flipped()), lambda t: t.suggest_float("x", 0, 1), 40)
     xs = [t.params["x"] for t in study.trials[20:]]
     assert np.mean(xs) > 0.7
+
+
+def test_collector_must_have_collect() -> None:
+    with pytest.raises(TypeError, match="collector"):
+        TPESampler(collector=object())  # type: ignore[arg-type]
+    assert isinstance(TPESampler().collector, TrialCollector)
+
+
+def test_default_collector_reads_only_what_it_is_given() -> None:
+    """The collector's output depends on the trials passed in, not on earlier calls."""
+    study = run(TPESampler(seed=0), sphere, 15)
+    trials = study.get_trials(deepcopy=False)
+    warm = TPESampler(seed=0).collector
+    warm.collect(study, trials[:10])  # fill its memo with a shorter history
+    a, b = warm.collect(study, trials), TrialCollector().collect(study, trials)
+    assert [t.number for t in a.trials] == [t.number for t in b.trials]
+    np.testing.assert_array_equal(a.losses, b.losses)
+    np.testing.assert_array_equal(a.tier, b.tier)
+    assert a.stable == 15 and b.stable == 15  # all finished: a stable prefix
+
+
+# --- the pure steps -------------------------------------------------------------------------
+
+
+def test_split_is_pure_and_deterministic() -> None:
+    rng = np.random.default_rng(0)
+    L = rng.random((30, 1))
+    L[5] = L[6] = L[7]  # a tie somewhere
+    tier = np.zeros(30)
+    tier[20:25] = 1.5  # pruned
+    tier[25:] = np.inf  # running
+    viol = np.where(np.arange(30) % 7 == 0, 0.3, 0.0)
+    obs = Observations([None] * 30, L, tier, viol)  # type: ignore[arg-type]
+    copies = [L.copy(), tier.copy(), viol.copy()]
+    a = split_observations(obs, default_gamma)
+    b = split_observations(obs, default_gamma)
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(x, y)
+    for before, now in zip(copies, (L, tier, viol)):
+        np.testing.assert_array_equal(before, now)  # inputs untouched
+    assert a.n_finished == 25 and a.good.sum() == default_gamma(25)
+    assert not a.good[25:].any()  # running trials are never good
+    assert not a.good[viol > 0].any()  # feasible ones rank first
+    # Several objectives: the same again.
+    obs2 = Observations([None] * 30, rng.random((30, 2)), tier, viol)  # type: ignore[arg-type]
+    c, d = split_observations(obs2, default_gamma), split_observations(obs2, default_gamma)
+    np.testing.assert_array_equal(c.good, d.good)
+    np.testing.assert_array_equal(c.order, d.order)
+
+
+def test_steps_compose_to_the_proposal() -> None:
+    """fit -> sample -> score -> pick, called by hand, give the sampler's own proposal."""
+    from slimtune.samplers.tpe import steps
+
+    study = run(TPESampler(seed=3), sphere, 20)
+    sampler = TPESampler(seed=11)
+    trial = study.ask()
+    space = sampler.infer_relative_search_space(study, trial._snapshot())
+    params, obs = sampler.propose(study, trial._snapshot(), space)
+    assert obs is not None and len(obs.trials) == 20
+
+    rng = np.random.default_rng(11)
+    geom = Geometry(SpaceEncoder(space))
+    X, A = SpaceEncoder(space).encode([t.internal_params for t in obs.trials])
+    split = steps.split_observations(obs, default_gamma)
+    prior_l, strength = steps.prior_models({}, geom, space)
+    kernel = steps.KernelSettings(1.0, "neighbor", 0.2, True, 0.05, None)
+    l_est, g_est = steps.fit_estimators(
+        geom, X, A, obs, split, prior_l, kernel, weights=default_weights,
+        gamma=default_gamma, branch_weight=0.5, max_observations=1000, rng=rng,
+    )
+    cand = steps.sample_candidates(l_est, rng, 24, X, A)
+    score = steps.score_candidates(cand, l_est, g_est, marginal_weight=0.5, X=X, A=A)
+    assert score.shape == (24,)
+    best = geom.encoder.decode_external(steps.pick_best(cand, score))
+    assert best == params
+
+
+def _no_memo(cls):
+    """A sampler class whose pure memos are emptied before every read of the study."""
+    from slimtune.samplers.tpe.memo import EncodingMemo, SpacePrefix
+
+    class NoMemo(cls):
+        def _read(self, study, trial):
+            self._history = SpacePrefix()
+            self._encoding = EncodingMemo()
+            if isinstance(self.collector, TrialCollector):
+                self.collector = TrialCollector(self.constant_liar)
+            return super()._read(study, trial)
+
+    return NoMemo
+
+
+def _mixed_pruned(trial: st.Trial) -> float:
+    k = trial.suggest_categorical("k", ["a", "b"])
+    x = trial.suggest_float("x", -2, 2)
+    y = x * x + (trial.suggest_int("n", 1, 5) if k == "a" else 0.5)
+    if trial.number % 5 == 3:
+        trial.report(y + 1.0, 2)
+        raise st.TrialPruned()
+    return y
+
+
+def test_memos_change_no_result() -> None:
+    """Same trials with every memo emptied before each call (memos are pure)."""
+    def trials(sampler) -> list:
+        study = st.create_study(sampler=sampler)
+        study.optimize(_mixed_pruned, n_trials=25)
+        pending = [study.ask() for _ in range(3)]  # running trials: constant liar
+        for t in pending:
+            t.suggest_categorical("k", ["a", "b"])
+            t.suggest_float("x", -2, 2)
+        study.optimize(_mixed_pruned, n_trials=10)
+        return [(t.number, t.state, t.params) for t in study.trials]
+
+    kw = dict(seed=4, max_observations=10)
+    assert trials(TPESampler(**kw)) == trials(_no_memo(TPESampler)(**kw))
+
+
+def test_sampler_reused_on_another_study_ignores_the_first() -> None:
+    """Memos are keyed by the study: a second study (own storage, same trial ids) gets the
+    same trials as with a fresh sampler."""
+    rng = np.random.default_rng(0)
+    dists = {f"x{i}": st.FloatDistribution(-5, 5) for i in range(4)}
+    history = []
+    for _ in range(30):
+        p = {k: float(rng.uniform(-5, 5)) for k in dists}
+        history.append(_frozen(p, dists, sum((v - 1.0) ** 2 for v in p.values())))
+
+    def second(sampler) -> list:
+        study = st.create_study(sampler=sampler)
+        for t in history:
+            study.add_trial(t)
+        study.optimize(sphere, n_trials=5)
+        return [t.params for t in study.trials[30:]]
+
+    used = TPESampler(seed=0)
+    run(used, sphere, 20)  # 20 finished trials with trial ids 0..19 in another storage
+    used.reseed_rng(5)
+    assert second(used) == second(TPESampler(seed=5))
 
 
 # --- speed, roughly (timings belong to benchmarks/; this only checks no blow-up) ------------
@@ -439,13 +585,13 @@ def test_many_trials_uses_cached_encoding() -> None:
     t = study.ask()
     for k in dists:
         t.suggest_float(k, 0, 1)
-    assert len(sampler._prefix.obs_trials) == 400
-    X_first = sampler._prefix._enc[1]
+    assert sampler.collector._memo.n_obs == 400
+    X_first = sampler._encoding._pre_X
     assert len(X_first) == 400
     study.tell(t, 1.0)
     t2 = study.ask()
     t2.suggest_float("x0", 0, 1)
-    X_next = sampler._prefix._enc[1]
+    X_next = sampler._encoding._pre_X
     assert len(X_next) == 401 and np.array_equal(X_next[:400], X_first)  # only one new row
 
 
@@ -483,13 +629,13 @@ def test_g_cap_keeps_newest_and_weights() -> None:
 
 def test_tie_across_the_cut_is_not_good() -> None:
     """A plateau of equal losses straddling the cut gives no direction: none of it is good."""
-    sampler = TPESampler(seed=0, gamma=lambda n: 3)
     L = np.array([[0.5], [0.9], [0.9], [0.9], [0.9], [0.2]])
     obs = Observations([None] * 6, L, np.zeros(6), np.zeros(6))  # type: ignore[arg-type]
-    below, _ = sampler._split(obs)
+    below = split_observations(obs, lambda n: 3).good
     assert below.tolist() == [True, False, False, False, False, True]
     L2 = np.array([[0.5], [0.9], [0.7], [0.9], [0.9], [0.2]])
-    below2, _ = sampler._split(Observations([None] * 6, L2, np.zeros(6), np.zeros(6)))
+    obs2 = Observations([None] * 6, L2, np.zeros(6), np.zeros(6))  # type: ignore[arg-type]
+    below2 = split_observations(obs2, lambda n: 3).good
     assert below2.tolist() == [True, False, True, False, False, True]
 
 

@@ -7,7 +7,8 @@ import pytest
 
 import slimtune as st
 from slimtune import keys
-from slimtune.multifidelity.bohb import BOHBSampler
+from slimtune.multifidelity.bohb import BOHBSampler, BudgetCollector
+from slimtune.samplers.tpe import TrialCollector
 
 MAX = 27
 
@@ -48,22 +49,22 @@ def test_model_uses_largest_budget_with_enough_observations():
         _manual(study, {1: 1.0 + i, 3: 0.5 + i}, state="pruned")
     for i in range(2):
         _manual(study, {1: 0.1, 3: 0.1, 9: 0.05 * i}, state="pruned")
-    obs = sampler._collect_observations(study, study.trials)
-    assert sampler.last_budget == 3.0
+    obs = sampler.collector.collect(study, study.trials)
+    assert obs.budget == 3.0
     assert [t.number for t in obs.trials] == list(range(8))
     np.testing.assert_allclose(obs.losses[:, 0], [0.5, 1.5, 2.5, 3.5, 4.5, 5.5, 0.1, 0.1])
     assert np.all(obs.tier == 0)
     # Two more trials at budget 9 make it the modelled budget; pruned trials count.
     for i in range(2):
         _manual(study, {1: 0.1, 3: 0.1, 9: 0.3 + i}, state="pruned")
-    obs = sampler._collect_observations(study, study.trials)
-    assert sampler.last_budget == 9.0
+    obs = sampler.collector.collect(study, study.trials)
+    assert obs.budget == 9.0
     fin = np.isfinite(obs.tier)
     assert sorted(obs.losses[fin, 0].tolist()) == [0.0, 0.05, 0.3, 1.3]
     # The six trials stopped at 3 join the bad side (tier inf: not in the split).
     assert [t.number for t, f in zip(obs.trials, fin) if not f] == list(range(6))
     paper = BOHBSampler(budgets=[1, 3, 9, 27], min_points_in_model=4, pruned_as_bad=False)
-    obs = paper._collect_observations(study, study.trials)
+    obs = paper.collector.collect(study, study.trials)
     assert [t.number for t in obs.trials] == [6, 7, 8, 9]
 
 
@@ -78,8 +79,8 @@ def test_full_budget_uses_final_values_and_running_trials_are_liars():
     running = study.ask()
     running.suggest_float("x", 0, 1)
     running.report(0.5, 1)
-    obs = sampler._collect_observations(study, study.trials)
-    assert sampler.last_budget == 3.0
+    obs = sampler.collector.collect(study, study.trials)
+    assert obs.budget == 3.0
     assert obs.losses[0, 0] == -0.9 and obs.losses[1, 0] == -0.4  # maximised -> negated
     assert obs.trials[-1].number == running.number and obs.tier[-1] == np.inf
 
@@ -89,8 +90,8 @@ def test_random_until_a_budget_has_enough_points():
     study = st.create_study(sampler=sampler)
     for _ in range(3):
         _manual(study, {1: 1.0})
-    obs = sampler._collect_observations(study, study.trials)
-    assert len(obs.trials) == 0 and sampler.last_budget is None
+    obs = sampler.collector.collect(study, study.trials)
+    assert len(obs.trials) == 0 and obs.budget is None
 
 
 def test_budgets_come_from_the_pruner():
@@ -104,6 +105,67 @@ def test_budgets_come_from_the_pruner():
     sh = st.create_study(sampler=BOHBSampler(seed=0),
                          pruner=st.pruners.SuccessiveHalvingPruner(1, 3, max_resource=9))
     assert sh.sampler._budgets(sh, []) == [1.0, 3.0, 9.0]
+
+
+def test_bohb_plugs_in_its_collector():
+    """BOHB is the TPE sampler with a budget-aware collector, not an override of TPE code."""
+    sampler = BOHBSampler(budgets=[1, 3, 9], min_points_in_model=3, pruned_as_bad=False,
+                          constant_liar=False, seed=0)
+    c = sampler.collector
+    assert isinstance(c, BudgetCollector)
+    assert (c.min_points_in_model, c.pruned_as_bad, c.constant_liar) == (3, False, False)
+    assert "_collect_observations" not in vars(BOHBSampler)
+
+
+def test_bohb_uses_the_collector_it_is_given_and_records_its_budget():
+    calls = []
+
+    class Spy(BudgetCollector):
+        def collect(self, study, trials):
+            obs = super().collect(study, trials)
+            calls.append(obs.budget)
+            return obs
+
+    sampler = BOHBSampler(budgets=[1, 3, 9, 27], seed=0, random_fraction=0.0)
+    sampler.collector = Spy(sampler._budgets, None, True, True)
+    study = st.create_study(sampler=sampler, pruner=st.pruners.HyperbandPruner(1, MAX, 3))
+    study.optimize(_objective, n_trials=30)
+    assert len(calls) >= 25 and any(b is not None for b in calls)
+    recorded = [t.system_attrs.get(keys.BOHB_BUDGET) for t in study.trials]
+    assert [b for b in recorded if b is not None] == [b for b in calls if b is not None]
+    # Any collector can be passed instead (here the plain TPE one).
+    plain = BOHBSampler(budgets=[1, 3, 9, 27], seed=0, collector=TrialCollector())
+    assert isinstance(plain.collector, TrialCollector)
+
+
+def test_bohb_propose_returns_the_observations_and_their_budget():
+    sampler = BOHBSampler(budgets=[1, 3], min_points_in_model=2, seed=0)
+    study = st.create_study(sampler=sampler)
+    for i in range(3):
+        _manual(study, {1: 1.0 + i, 3: 0.5 + i})
+    t = study.ask()
+    snap = study.get_trials(deepcopy=False)[-1]
+    space = sampler.infer_relative_search_space(study, snap)
+    params, obs = sampler.propose(study, snap, space)
+    assert set(params) == {"x", "y"} and obs is not None and obs.budget == 3.0
+    study.tell(t, 0.0)
+
+
+def test_bohb_same_trials_without_memos():
+    from slimtune.samplers.tpe.memo import EncodingMemo, SpacePrefix
+
+    class NoMemo(BOHBSampler):
+        def _read(self, study, trial):
+            self._history = SpacePrefix()
+            self._encoding = EncodingMemo()
+            return super()._read(study, trial)
+
+    def run(cls):
+        study = st.create_study(sampler=cls(seed=3), pruner=st.pruners.HyperbandPruner(1, MAX, 3))
+        study.optimize(_objective, n_trials=40)
+        return [(t.params, t.state, t.system_attrs.get(keys.BOHB_BUDGET)) for t in study.trials]
+
+    assert run(BOHBSampler) == run(NoMemo)
 
 
 @pytest.mark.parametrize("kw, text", [

@@ -77,17 +77,18 @@ def make_study(name: str, seed: int = 0, **kw) -> st.Study:
     sampler = SAMPLERS[name](seed)
     study = st.create_study(sampler=sampler, **kw)
     if name in ("tpe", "motpe"):
-        # The documented subclass hook: called whenever the model is fitted.
+        # The documented seam: the observation collector, called whenever the model is fitted.
         study._n_fits = 0  # type: ignore[attr-defined]
-        hook = sampler._collect_observations
+        inner = sampler.collector
 
-        def counting(study_, trials, _hook=hook):
-            obs = _hook(study_, trials)
-            if len(obs.trials):
-                study._n_fits += 1  # type: ignore[attr-defined]
-            return obs
+        class Counting:
+            def collect(self, study_, trials):
+                obs = inner.collect(study_, trials)
+                if len(obs.trials):
+                    study._n_fits += 1  # type: ignore[attr-defined]
+                return obs
 
-        sampler._collect_observations = counting  # type: ignore[method-assign]
+        sampler.collector = Counting()
     return study
 
 

@@ -1,7 +1,8 @@
 """BOHB (Falkner et al. 2018): TPE fitted per budget, paired with Hyperband.
 
 The model is the multivariate :class:`~slimtune.samplers.tpe.TPESampler`; only the
-observations it is fitted on change (the ``_collect_observations`` hook). At each suggestion:
+observations it is fitted on change: BOHB passes its :class:`BudgetCollector` as the
+sampler's observation collector. At each suggestion:
 
 1. The budgets are the rungs of the study's :class:`~slimtune.pruners.HyperbandPruner`
    (or ``budgets=``), e.g. 1, 3, 9, 27, 81 epochs.
@@ -34,15 +35,14 @@ from slimtune import keys
 from slimtune.multifidelity.rungs import rung_value
 from slimtune.multifidelity.schedule import budgets_of
 from slimtune.multiobjective import to_losses
-from slimtune.samplers.tpe import Observations, TPESampler
+from slimtune.samplers.tpe import ObservationCollector, Observations, TPESampler
 from slimtune.trial import FrozenTrial, TrialState
 
 if TYPE_CHECKING:
     from slimtune.distributions import BaseDistribution
     from slimtune.study import Study
 
-__all__ = ["BOHBSampler", "bohb_gamma"]
-
+__all__ = ["BOHBSampler", "BudgetCollector", "bohb_gamma"]
 
 
 def bohb_gamma(n: int) -> int:
@@ -69,7 +69,9 @@ class BOHBSampler(TPESampler):
             ``constant_liar``, ...).
 
     The budget the model of a trial was fitted on is stored in the trial's system
-    attributes under ``"bohb:budget"`` (None while proposals are random).
+    attributes under ``"bohb:budget"`` (None while proposals are random). The observations
+    come from ``self.collector``, a :class:`BudgetCollector` (the TPE sampler's
+    ``collector`` argument).
     """
 
     def __init__(
@@ -100,6 +102,7 @@ class BOHBSampler(TPESampler):
         if not 0.0 <= random_fraction <= 1.0:
             raise ValueError(f"random_fraction must be in [0, 1], got {random_fraction!r}.")
         tpe_kwargs.setdefault("n_startup_trials", 0)
+        collector: ObservationCollector | None = tpe_kwargs.pop("collector", None)
         super().__init__(
             n_ei_candidates=n_ei_candidates,
             gamma=gamma if gamma is not None else bohb_gamma,
@@ -110,13 +113,59 @@ class BOHBSampler(TPESampler):
         self.min_points_in_model = min_points_in_model
         self.random_fraction = float(random_fraction)
         self.pruned_as_bad = bool(pruned_as_bad)
-        self.last_budget: float | None = None
+        self.collector = collector if collector is not None else BudgetCollector(
+            self._budgets, self.min_points_in_model, self.pruned_as_bad, self.constant_liar
+        )
 
     # --- budgets ------------------------------------------------------------------------
     def _budgets(self, study: Study, trials: list[FrozenTrial]) -> list[float]:
         if self.budgets is not None:
             return list(self.budgets)
         return budgets_of(study.pruner, trials)
+
+    def sample_relative(
+        self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
+    ) -> dict[str, Any]:
+        if not search_space:
+            return {}
+        if self.random_fraction > 0 and self._rng.random() < self.random_fraction:
+            return {}  # every parameter falls back to uniform sampling
+        out, obs = self.propose(study, trial, search_space)
+        if out and obs is not None and obs.budget is not None:
+            study.set_trial_system_attr(trial.trial_id, keys.BOHB_BUDGET, obs.budget)
+        return out
+
+    def __repr__(self) -> str:
+        return (
+            f"BOHBSampler(budgets={self.budgets}, min_points_in_model="
+            f"{self.min_points_in_model}, random_fraction={self.random_fraction:.3g}, "
+            f"seed={self.seed})"
+        )
+
+
+class BudgetCollector:
+    """BOHB's observation collector (pass it as a TPE sampler's ``collector``).
+
+    Args:
+        budgets: ``(study, trials) -> ascending budgets`` (BOHB: its budgets or the
+            pruner's rungs).
+        min_points_in_model: observations a budget needs before it is modelled; None: the
+            number of parameters + 2.
+        pruned_as_bad: trials stopped below the modelled budget join the bad set.
+        constant_liar: running trials join the bad set.
+    """
+
+    def __init__(
+        self,
+        budgets: Callable[[Study, list[FrozenTrial]], list[float]],
+        min_points_in_model: int | None = None,
+        pruned_as_bad: bool = True,
+        constant_liar: bool = True,
+    ):
+        self.budgets = budgets
+        self.min_points_in_model = min_points_in_model
+        self.pruned_as_bad = bool(pruned_as_bad)
+        self.constant_liar = bool(constant_liar)
 
     def _observations_at(
         self, trials: list[FrozenTrial], b: float, full: bool
@@ -135,13 +184,14 @@ class BOHBSampler(TPESampler):
             vals.append(v)
         return idx, vals
 
-    # --- the hook -----------------------------------------------------------------------
-    def _collect_observations(self, study: Study, trials: list[FrozenTrial]) -> Observations:
+    def collect(self, study: Study, trials: Sequence[FrozenTrial]) -> Observations:
+        """The observations at the largest budget with enough of them (``budget`` set), or
+        none (random proposals) while no budget has."""
+        trials = list(trials)
         directions = study.directions
         m = len(directions)
         empty = Observations([], np.zeros((0, m)), np.zeros(0))
-        budgets = self._budgets(study, trials)
-        self.last_budget = None
+        budgets = self.budgets(study, trials)
         if not budgets:
             return empty
         names = set()
@@ -153,7 +203,6 @@ class BOHBSampler(TPESampler):
             idx, vals = self._observations_at(trials, b, full=(j == len(budgets) - 1))
             if len(idx) < need:
                 continue
-            self.last_budget = b
             keep = [trials[i] for i in idx]
             rows = []
             for v in vals:
@@ -176,25 +225,5 @@ class BOHBSampler(TPESampler):
                     L = np.vstack([L, np.full((len(run), m), np.inf)])
                     tier = np.concatenate([tier, np.full(len(run), np.inf)])
             order = np.argsort([t.number for t in keep], kind="stable")
-            return Observations([keep[i] for i in order], L[order], tier[order])
+            return Observations([keep[i] for i in order], L[order], tier[order], budget=b)
         return empty
-
-    def sample_relative(
-        self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
-    ) -> dict[str, Any]:
-        if not search_space:
-            return {}
-        if self.random_fraction > 0 and self._rng.random() < self.random_fraction:
-            self.last_budget = None
-            return {}  # every parameter falls back to uniform sampling
-        out = super().sample_relative(study, trial, search_space)
-        if out and self.last_budget is not None:
-            study.set_trial_system_attr(trial.trial_id, keys.BOHB_BUDGET, self.last_budget)
-        return out
-
-    def __repr__(self) -> str:
-        return (
-            f"BOHBSampler(budgets={self.budgets}, min_points_in_model="
-            f"{self.min_points_in_model}, random_fraction={self.random_fraction:.3g}, "
-            f"seed={self.seed})"
-        )
