@@ -8,10 +8,11 @@ a trial in it, marks such a trial FAIL with the reason and hands it to the stora
 
 Heartbeats are on by default for every storage that can outlive a process
 (:data:`DEFAULT_INTERVAL` = 10 s, :data:`DEFAULT_GRACE` = 30 s): a dead worker's trial is
-FAIL at most ``grace`` seconds after its last beat, as soon as any process touches the
-study. Turn them off with ``heartbeat_interval=None``. The cost is one short write per
-running trial every ``interval`` seconds and one indexed read before each trial (measured
-in ``benchmarks/speed.py``).
+FAIL once its last beat is ``grace`` seconds old, when a process opens the study, or within
+a second while any process runs trials in it (the trial engine looks at most once a
+second). Turn them off with ``heartbeat_interval=None``. The cost is one short write per
+running trial every ``interval`` seconds and one indexed read a second (measured in
+``benchmarks/speed.py`` and ``benchmarks/heartbeat.py``).
 
 This module holds the one copy of the logic: the beating thread and the reaping rule. A
 storage only answers two questions (:meth:`BaseStorage.stale_trial_ids` and

@@ -27,6 +27,8 @@ from __future__ import annotations
 import gc
 import logging
 import math
+import time
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -105,8 +107,23 @@ def check_values(values: Any, n_objectives: int) -> tuple[list[float] | None, st
     return out, None
 
 
-def reap_stale(study: Study) -> list[FrozenTrial]:
-    """Fail (and maybe re-queue) the study's trials whose worker stopped beating."""
+# A process looks for dead workers' trials at most once a second (a tenth of the grace
+# period when that is shorter), not before every trial: fast trials would pay a read each.
+_last_reap: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
+
+
+def reap_stale(study: Study, force: bool = False) -> list[FrozenTrial]:
+    """Fail (and maybe re-queue) the study's trials whose worker stopped beating: at most
+    once a second per study object (a tenth of the grace period if that is shorter), so a
+    dead worker's trial is FAIL within ``grace + 1`` s of its last beat while trials run."""
+    grace = study.storage.grace_period
+    if not study.storage.heartbeat_interval or grace is None:
+        return []
+    now = time.monotonic()
+    last = _last_reap.get(study)
+    if not force and last is not None and now - last < min(1.0, grace / 10):
+        return []
+    _last_reap[study] = now
     return reap_stale_trials(study, study.storage, study.study_id)
 
 

@@ -96,7 +96,7 @@ class Study:
         self._history_upto = 0
         # A process that died left its trials RUNNING: fail those whose heartbeat is stale
         # now, so that opening a study (CLI listings too) shows what happened.
-        reap_stale(self)
+        reap_stale(self, force=True)
 
     # --- basic properties ---------------------------------------------------------------
     @property
@@ -172,21 +172,24 @@ class Study:
         run) first gave parameter ``name``, or None if no stored trial has it.
 
         This is what "a parameter keeps its kind of distribution" is checked against, so the
-        rule holds across processes and resumes. ``refresh=False`` skips reading trials
-        stored since the last call (a trial refreshes once, at its first new parameter).
+        rule holds across processes and resumes. A name seen once stays known (the first
+        stored distribution never changes), so only a name this process has not seen yet
+        reads the trials stored since the last read; ``refresh=False`` skips even that.
         """
-        if refresh:
-            trials = self._storage.get_all_trials(self._study_id)
-            # Trials before ``_history_upto`` were all finished when last read: never again.
-            i = self._history_upto
-            while i < len(trials) and trials[i].state.is_finished():
-                for k, d in trials[i].distributions.items():
-                    self._history_dists.setdefault(k, d)
-                i += 1
-            self._history_upto = i
-            for t in trials[i:]:  # running ones (other workers), and finished after them
-                for k, d in t.distributions.items():
-                    self._history_dists.setdefault(k, d)
+        known = self._history_dists.get(name)
+        if known is not None or not refresh:
+            return known
+        trials = self._storage.get_all_trials(self._study_id)
+        # Trials before ``_history_upto`` were all finished when last read: never again.
+        i = self._history_upto
+        while i < len(trials) and trials[i].state.is_finished():
+            for k, d in trials[i].distributions.items():
+                self._history_dists.setdefault(k, d)
+            i += 1
+        self._history_upto = i
+        for t in trials[i:]:  # running ones (other workers), and finished after them
+            for k, d in t.distributions.items():
+                self._history_dists.setdefault(k, d)
         return self._history_dists.get(name)
 
     def _complete_trials(self) -> list[FrozenTrial]:
