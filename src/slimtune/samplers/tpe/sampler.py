@@ -266,36 +266,37 @@ class TPESampler(BaseSampler):
         if self._qmc is not None:
             self._qmc.reseed_rng(seed)
 
-    def _read(self, study: Study, trial: FrozenTrial) -> tuple[list[FrozenTrial], int]:
-        """The study's trials but ``trial`` (in trial order) and how many of the leading
-        ones are finished (memorised in ``_history``)."""
+    def _read(
+        self, study: Study, trial: FrozenTrial
+    ) -> tuple[list[FrozenTrial], list[FrozenTrial]]:
+        """The study's trials but ``trial``, in trial order, as two parts: the leading
+        finished ones (the memo's own list, ``_history``: read it, never change it) and the
+        rest. ``prefix + tail`` is the whole list."""
         all_trials = study.get_trials(deepcopy=False)
         memo = self._history
         k = memo.sync(study.study_name, all_trials)
-        tail = [t for t in all_trials[k:] if t.number != trial.number]
-        return memo.trials[:k] + tail, k
+        return memo.trials, [t for t in all_trials[k:] if t.number != trial.number]
 
     def in_startup(self, study: Study, trial: FrozenTrial) -> bool:
         """Whether ``trial`` is still a startup (random or prior-drawn) trial: fewer than
         ``max(n_startup_trials, 1)`` complete or pruned trials in the study."""
-        trials, k = self._read(study, trial)
-        return self._in_startup(trials, k)
+        return self._in_startup(self._read(study, trial)[1])
 
-    def _in_startup(self, trials: list[FrozenTrial], k: int) -> bool:
-        n_done = self._history.n_done + sum(1 for t in trials[k:] if t.state in DONE)
+    def _in_startup(self, tail: list[FrozenTrial]) -> bool:
+        n_done = self._history.n_done + sum(1 for t in tail if t.state in DONE)
         return n_done < max(self.n_startup_trials, 1)
 
     def infer_relative_search_space(
         self, study: Study, trial: FrozenTrial
     ) -> dict[str, BaseDistribution]:
-        trials, k = self._read(study, trial)
-        if self._in_startup(trials, k):
+        _, tail = self._read(study, trial)
+        if self._in_startup(tail):
             if self._qmc is not None:
                 space = self._qmc.infer_relative_search_space(study, trial)
                 return {k: v for k, v in space.items() if k not in self.priors}
             return {}
         space = dict(self._history.space)
-        for t in trials[k:]:
+        for t in tail:
             if t.state in USED:
                 space.update(t.distributions)
         return {k: v for k, v in sorted(space.items()) if not v.single()}
@@ -346,12 +347,12 @@ class TPESampler(BaseSampler):
         """
         if not search_space:
             return {}, None
-        trials, k = self._read(study, trial)
-        if self._in_startup(trials, k):
+        prefix, tail = self._read(study, trial)
+        if self._in_startup(tail):
             if self._qmc is None:
                 return {}, None
             return self._qmc.sample_relative(study, trial, search_space), None
-        obs = self.collector.collect(study, trials)  # 1. collect
+        obs = self.collector.collect(study, prefix + tail)  # 1. collect
         if len(obs.trials) == 0:
             return {}, obs
         split = split_observations(obs, self.gamma)  # 2. split
