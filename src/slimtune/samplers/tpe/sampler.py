@@ -112,7 +112,8 @@ class TPESampler(BaseSampler):
     categorical_smoothing : ``a`` in the categorical kernel ``(1[k=c] + a/K) / (1 + a)``;
         default ``K * prior_weight / (n + 1)`` (n = observations in the estimator).
     multivariate : joint product kernels (default) or independent per-parameter models.
-    constant_liar : count RUNNING trials as bad observations (default True).
+    constant_liar : count RUNNING trials as bad observations (default True; given to the
+        default collector when the sampler is made).
     priors : user beliefs, ``{name: Prior | {"center": .., "width": ..} | {"weights": ..}}``
         or a declarative :class:`~slimtune.space.Space` (its ``priors`` are used).
         A prior replaces the broad prior component of ``l``, draws the startup trials,
