@@ -507,6 +507,20 @@ def test_steps_compose_to_the_proposal() -> None:
     assert best == params
 
 
+def test_relative_space_carries_its_read_of_the_study() -> None:
+    """infer passes its read of the study to sample_relative inside the space it returns;
+    a plain dict space makes sample_relative read the study itself, with the same result."""
+    from slimtune.samplers.tpe.sampler import RelativeSpace
+
+    study = run(TPESampler(seed=3), sphere, 20)
+    snap = study.ask()._snapshot()
+    a, b = TPESampler(seed=5), TPESampler(seed=5)
+    space = a.infer_relative_search_space(study, snap)
+    assert isinstance(space, RelativeSpace) and space.history.trial_number == snap.number
+    assert len(space.history.trials()) == 20
+    assert a.sample_relative(study, snap, space) == b.sample_relative(study, snap, dict(space))
+
+
 def _no_memo(cls):
     """A sampler class whose pure memos are emptied before every read of the study."""
     from slimtune.samplers.tpe.memo import EncodingMemo, SpacePrefix

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 from scipy.special import ndtr, ndtri
@@ -112,7 +112,8 @@ class TPESampler(BaseSampler):
     categorical_smoothing : ``a`` in the categorical kernel ``(1[k=c] + a/K) / (1 + a)``;
         default ``K * prior_weight / (n + 1)`` (n = observations in the estimator).
     multivariate : joint product kernels (default) or independent per-parameter models.
-    constant_liar : count RUNNING trials as bad observations (default True).
+    constant_liar : count RUNNING trials as bad observations (default True; given to the
+        default collector when the sampler is made).
     priors : user beliefs, ``{name: Prior | {"center": .., "width": ..} | {"weights": ..}}``
         or a declarative :class:`~slimtune.space.Space` (its ``priors`` are used).
         A prior replaces the broad prior component of ``l``, draws the startup trials,
@@ -266,39 +267,37 @@ class TPESampler(BaseSampler):
         if self._qmc is not None:
             self._qmc.reseed_rng(seed)
 
-    def _read(self, study: Study, trial: FrozenTrial) -> tuple[list[FrozenTrial], int]:
-        """The study's trials but ``trial`` (in trial order) and how many of the leading
-        ones are finished (memorised in ``_history``)."""
+    def _read(self, study: Study, trial: FrozenTrial) -> History:
+        """One read of the study: its trials but ``trial`` (see :class:`History`)."""
         all_trials = study.get_trials(deepcopy=False)
         memo = self._history
         k = memo.sync(study.study_name, all_trials)
         tail = [t for t in all_trials[k:] if t.number != trial.number]
-        return memo.trials[:k] + tail, k
+        n_done = memo.n_done + sum(1 for t in tail if t.state in DONE)
+        space = dict(memo.space)
+        for t in tail:
+            if t.state in USED:
+                space.update(t.distributions)
+        return History(study.study_name, trial.number, memo.trials, k, tail, n_done, space)
 
     def in_startup(self, study: Study, trial: FrozenTrial) -> bool:
         """Whether ``trial`` is still a startup (random or prior-drawn) trial: fewer than
         ``max(n_startup_trials, 1)`` complete or pruned trials in the study."""
-        trials, k = self._read(study, trial)
-        return self._in_startup(trials, k)
+        return self._in_startup(self._read(study, trial))
 
-    def _in_startup(self, trials: list[FrozenTrial], k: int) -> bool:
-        n_done = self._history.n_done + sum(1 for t in trials[k:] if t.state in DONE)
-        return n_done < max(self.n_startup_trials, 1)
+    def _in_startup(self, h: History) -> bool:
+        return h.n_done < max(self.n_startup_trials, 1)
 
     def infer_relative_search_space(
         self, study: Study, trial: FrozenTrial
     ) -> dict[str, BaseDistribution]:
-        trials, k = self._read(study, trial)
-        if self._in_startup(trials, k):
+        h = self._read(study, trial)
+        if self._in_startup(h):
             if self._qmc is not None:
                 space = self._qmc.infer_relative_search_space(study, trial)
-                return {k: v for k, v in space.items() if k not in self.priors}
+                return RelativeSpace({k: v for k, v in space.items() if k not in self.priors}, h)
             return {}
-        space = dict(self._history.space)
-        for t in trials[k:]:
-            if t.state in USED:
-                space.update(t.distributions)
-        return {k: v for k, v in sorted(space.items()) if not v.single()}
+        return RelativeSpace({k: v for k, v in sorted(h.space.items()) if not v.single()}, h)
 
     def sample_independent(
         self, study: Study, trial: FrozenTrial, param_name: str, distribution: BaseDistribution
@@ -346,12 +345,15 @@ class TPESampler(BaseSampler):
         """
         if not search_space:
             return {}, None
-        trials, k = self._read(study, trial)
-        if self._in_startup(trials, k):
+        h = getattr(search_space, "history", None)
+        if not (isinstance(h, History) and h.study_name == study.study_name
+                and h.trial_number == trial.number):
+            h = self._read(study, trial)  # a plain space: read the study here
+        if self._in_startup(h):
             if self._qmc is None:
                 return {}, None
             return self._qmc.sample_relative(study, trial, search_space), None
-        obs = self.collector.collect(study, trials)  # 1. collect
+        obs = self.collector.collect(study, h.trials())  # 1. collect
         if len(obs.trials) == 0:
             return {}, obs
         split = split_observations(obs, self.gamma)  # 2. split
@@ -391,6 +393,36 @@ class TPESampler(BaseSampler):
             f"{type(self).__name__}(seed={self.seed}, multivariate={self.multivariate}, "
             f"n_startup_trials={self.n_startup_trials}, n_ei_candidates={self.n_ei_candidates})"
         )
+
+
+class History(NamedTuple):
+    """One read of a study for one trial: its trials but that one, in trial order, as the
+    leading finished ones (``prefix[:k]``, the memo's list: read it, never change it) and the
+    rest (``tail``), with the number of complete or pruned trials and their union space."""
+
+    study_name: str
+    trial_number: int
+    prefix: list[FrozenTrial]
+    k: int
+    tail: list[FrozenTrial]
+    n_done: int
+    space: dict[str, BaseDistribution]
+
+    def trials(self) -> list[FrozenTrial]:
+        """``prefix[:k] + tail``: the whole list."""
+        pre = self.prefix if len(self.prefix) == self.k else self.prefix[: self.k]
+        return pre + self.tail
+
+
+class RelativeSpace(dict):  # type: ignore[type-arg]
+    """The relative search space of one trial (a plain ``{name: distribution}`` dict) that
+    also carries the :class:`History` it was inferred from, so that ``sample_relative``
+    fits the model on the same trials without a second read of the study (explicitly
+    passed through the protocol, not kept on the sampler)."""
+
+    def __init__(self, space: Mapping[str, BaseDistribution], history: History):
+        super().__init__(space)
+        self.history = history
 
 
 class MOTPESampler(TPESampler):
