@@ -486,8 +486,8 @@ def test_steps_compose_to_the_proposal() -> None:
     study = run(TPESampler(seed=3), sphere, 20)
     sampler = TPESampler(seed=11)
     trial = study.ask()
-    space = sampler.infer_relative_search_space(study, trial._snapshot())
-    params, obs = sampler.propose(study, trial._snapshot(), space)
+    space = sampler.infer_relative_search_space(study, trial.freeze())
+    params, obs = sampler.propose(study, trial.freeze(), space)
     assert obs is not None and len(obs.trials) == 20
 
     rng = np.random.default_rng(11)
@@ -513,7 +513,7 @@ def test_relative_space_carries_its_read_of_the_study() -> None:
     from slimtune.samplers.tpe.sampler import RelativeSpace
 
     study = run(TPESampler(seed=3), sphere, 20)
-    snap = study.ask()._snapshot()
+    snap = study.ask().freeze()
     a, b = TPESampler(seed=5), TPESampler(seed=5)
     space = a.infer_relative_search_space(study, snap)
     assert isinstance(space, RelativeSpace) and space.history.trial_number == snap.number
