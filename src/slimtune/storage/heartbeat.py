@@ -167,19 +167,40 @@ class Heartbeat:
                     return
             for tid in ids:
                 try:
-                    self._storage.record_heartbeat(tid)
+                    with _beating:  # see _before_fork
+                        self._storage.record_heartbeat(tid)
                 except Exception:  # noqa: BLE001 - a missed beat is not fatal
                     logger.debug("heartbeat of trial id %d failed", tid, exc_info=True)
 
 
+# Held while a beat is written. A fork (worker processes) waits for the beat in flight and
+# holds off new ones, so that no child starts with a database library lock (SQLite's global
+# mutex, a connection pool's lock) taken by a beating thread that does not exist in it.
+_beating = threading.Lock()
+
+
+def _before_fork() -> None:
+    _beating.acquire()
+
+
+def _after_fork_in_parent() -> None:
+    _beating.release()
+
+
 def _after_fork_in_child() -> None:
-    # The parent's beating threads do not exist in a forked child, and its lock may have
+    # The parent's beating threads do not exist in a forked child, and its locks may have
     # been held at the fork: start from scratch.
+    global _beating
+    _beating = threading.Lock()
     Heartbeat._lock = threading.Lock()
     Heartbeat._instances = weakref.WeakKeyDictionary()
 
 
-os.register_at_fork(after_in_child=_after_fork_in_child)
+os.register_at_fork(
+    before=_before_fork,
+    after_in_parent=_after_fork_in_parent,
+    after_in_child=_after_fork_in_child,
+)
 
 
 class RetryFailedTrialCallback:
