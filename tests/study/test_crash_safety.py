@@ -188,3 +188,34 @@ def test_dask_worker_killed_mid_trial_costs_one_trial_not_the_count(tmp_path, mo
     failed = next(t for t in trials if t.state == TrialState.FAIL)
     assert "Dask task was restarted" in failed.system_attrs[keys.FAIL_REASON]
     assert TrialState.RUNNING not in states
+
+
+def test_a_trial_failed_while_it_reports_is_not_blamed_on_the_objective(caplog):
+    """The objective's next write meets the finished trial: no traceback, one warning."""
+    storage = st.InMemoryStorage()
+    study = st.create_study(storage=storage)
+
+    def obj(trial):
+        storage.fail_trial(trial.trial_id, "heartbeat stale for 99s (test)")
+        trial.report(0.5, 1)  # raises UpdateFinishedTrialError inside the objective
+        return 1.0
+
+    study.optimize(obj, n_trials=1, catch=())  # not re-raised: the trial was already failed
+    t = study.trials[0]
+    assert t.state == TrialState.FAIL and "heartbeat stale" in t.system_attrs[keys.FAIL_REASON]
+    assert "its result is not stored" in caplog.text
+
+
+def test_a_write_to_another_finished_trial_is_the_objectives_error():
+    study = st.create_study()
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=1)
+    done = study.trials[0].trial_id
+
+    def obj(trial):
+        study.set_trial_system_attr(done, keys.GP_PROPOSAL, [0.5])  # a finished trial
+        return 1.0
+
+    study.optimize(obj, n_trials=1)
+    t = study.trials[1]
+    assert t.state == TrialState.FAIL
+    assert "UpdateFinishedTrialError" in t.system_attrs[keys.FAIL_REASON]

@@ -144,6 +144,13 @@ def fail_dead_trial(study: Study, trial_id: int, reason: str) -> FrozenTrial | N
     return frozen
 
 
+def _finished(study: Study, trial_id: int) -> bool:
+    try:
+        return study.get_trial(trial_id).state.is_finished()
+    except Exception:  # noqa: BLE001 - unknown: treat the error as the objective's
+        return False
+
+
 def run_trial(
     study: Study,
     func: ObjectiveFunc,
@@ -164,21 +171,21 @@ def run_trial(
     except TrialPruned:
         state = TrialState.PRUNED
         values = None
-    except UpdateFinishedTrialError:
-        # Another process failed this trial (stale heartbeat) while it ran; tell says so.
-        state, values = TrialState.FAIL, None
     except BaseException as e:  # noqa: BLE001 - every failure is recorded
         state = TrialState.FAIL
         values = None
-        msg = f"{type(e).__name__}: {e}"
-        try:
-            trial.set_system_attr(keys.FAIL_REASON, msg)
-        except Exception:  # noqa: BLE001 - the storage error must not hide the original
-            logger.exception("could not store the failure reason of trial %d", trial.number)
-        if isinstance(e, Exception) and isinstance(e, catch):
-            logger.warning("Trial %d failed: %s", trial.number, msg)
+        if isinstance(e, UpdateFinishedTrialError) and _finished(study, trial.trial_id):
+            pass  # another process failed this trial while it ran (stale heartbeat): see below
         else:
-            reraise = e
+            msg = f"{type(e).__name__}: {e}"
+            try:
+                trial.set_system_attr(keys.FAIL_REASON, msg)
+            except Exception:  # noqa: BLE001 - the storage error must not hide the original
+                logger.exception("could not store the failure reason of trial %d", trial.number)
+            if isinstance(e, Exception) and isinstance(e, catch):
+                logger.warning("Trial %d failed: %s", trial.number, msg)
+            else:
+                reraise = e
     finally:
         if beat is not None:
             beat.stop(trial.trial_id)
