@@ -25,9 +25,9 @@ from __future__ import annotations
 
 import logging
 import multiprocessing as mp
+import multiprocessing.connection as mp_connection
 import os
 import pickle
-import queue as _queue
 import secrets
 import threading
 import time
@@ -154,7 +154,7 @@ def _worker(
 
         def on_done(frozen: Any) -> None:
             current[idx] = -1
-            results.put(("done", frozen.trial_id, None))
+            results.send(("done", frozen.trial_id, None))
             if study.stop_requested:
                 stop.set()
 
@@ -166,9 +166,9 @@ def _worker(
                 blob = pickle.dumps(e)
             except Exception:  # noqa: BLE001
                 blob = pickle.dumps(RuntimeError(f"{type(e).__name__}: {e}"))
-            results.put(("raise", blob, traceback.format_exc()))
+            results.send(("raise", blob, traceback.format_exc()))
     except BaseException as e:  # noqa: BLE001 - e.g. storage unreachable
-        results.put(
+        results.send(
             ("raise", pickle.dumps(RuntimeError(f"worker {idx}: {e!r}")), traceback.format_exc())
         )
 
@@ -215,13 +215,17 @@ def optimize_parallel(
 
     counter = ctx.Value("l", 0)
     stop = ctx.Event()
-    results = ctx.Queue()
+    # One pipe per worker, written only by it: a worker killed in the middle of a send can
+    # take no lock with it (a shared multiprocessing.Queue's write lock would stay held, and
+    # every other worker would hang on its next result).
+    readers: dict[int, Any] = {}
     current = ctx.Array("l", [-1] * n_jobs, lock=False)
     deadline = time.time() + timeout if timeout is not None else None
     progress = StudyProgress(study, n_trials) if show_progress_bar else None
 
     def spawn(i: int) -> Any:
         current[i] = -1
+        reader, writer = ctx.Pipe(duplex=False)
         p = ctx.Process(
             target=_worker,
             args=(
@@ -236,13 +240,20 @@ def optimize_parallel(
                 n_trials,
                 deadline,
                 stop,
-                results,
+                writer,
                 current,
             ),
             daemon=True,
         )
         p.start()
+        writer.close()  # the worker holds the only writing end: its death is an EOF here
+        old = readers.pop(i, None)
+        if old is not None:
+            pending.extend(_drain(old))
+        readers[i] = reader
         return p
+
+    pending: list[tuple[str, Any, str | None]] = []
 
     procs = [spawn(i) for i in range(n_jobs)]
     error: tuple[BaseException, str] | None = None
@@ -263,12 +274,29 @@ def optimize_parallel(
                     error = (pickle.loads(payload), tb or "")
                 stop.set()
 
+        def receive(timeout: float) -> bool:
+            """Handle what the workers sent; False when nothing came within ``timeout``."""
+            got = False
+            while pending:
+                handle(*pending.pop(0))
+                got = True
+            ready = mp_connection.wait(list(readers.values()), timeout=0 if got else timeout)
+            for r in ready:
+                try:
+                    msg = r.recv()
+                except (EOFError, OSError):  # the worker is gone; its end is closed
+                    for k, v in list(readers.items()):
+                        if v is r:
+                            readers.pop(k)
+                    r.close()
+                    continue
+                handle(*msg)
+                got = True
+            return got
+
         while True:
-            try:
-                handle(*results.get(timeout=0.05))
+            if receive(0.05):
                 continue
-            except _queue.Empty:
-                pass
             # Nothing new: check for dead workers.
             alive = False
             for i, p in enumerate(procs):
@@ -285,11 +313,10 @@ def optimize_parallel(
                     else:
                         procs[i] = _Dead()
             if not alive:
-                try:  # drain what the last workers sent
-                    while True:
-                        handle(*results.get(timeout=0.05))
-                except _queue.Empty:
-                    pass
+                for r in list(readers.values()):  # what the last workers sent
+                    pending.extend(_drain(r))
+                while pending:
+                    handle(*pending.pop(0))
                 break
     except BaseException:
         stop.set()
@@ -302,6 +329,8 @@ def optimize_parallel(
     finally:
         for p in procs:
             p.join(1)
+        for r in readers.values():
+            r.close()
         if progress:
             progress.close()
         if server is not None:
@@ -315,6 +344,18 @@ def optimize_parallel(
         exc, tb = error
         logger.error("a worker raised:\n%s", tb)
         raise exc
+
+
+def _drain(reader: Any) -> list[Any]:
+    """Everything left in a finished worker's pipe (its end is then closed)."""
+    out = []
+    try:
+        while reader.poll(0):
+            out.append(reader.recv())
+    except (EOFError, OSError):
+        pass
+    reader.close()
+    return out
 
 
 class _Dead:

@@ -292,7 +292,8 @@ class SQLStorage(BaseStorage):
 
     @staticmethod
     def _check_unfinished(conn: sa.Connection, trial_id: int) -> None:
-        """Raise why a write to ``trial_id`` was refused: unknown, or already finished."""
+        """In a write transaction: the trial exists and is not finished (finished trials
+        never change, which is what lets a cache keep them)."""
         row = conn.execute(
             sa.select(trials.c.state, trials.c.number).where(trials.c.trial_id == trial_id)
         ).first()
@@ -304,26 +305,6 @@ class SQLStorage(BaseStorage):
                 f"trial {row[1]} is already finished ({state.name}) and cannot be changed."
             )
 
-    @staticmethod
-    def _unfinished(trial_id: int) -> Any:
-        """SQL condition: the trial exists and is not finished (writes check it in the same
-        statement, so a refused write costs nothing on the happy path)."""
-        return sa.exists().where(
-            trials.c.trial_id == trial_id,
-            trials.c.state.in_([int(TrialState.RUNNING), int(TrialState.WAITING)]),
-        )
-
-    def _insert_into_unfinished(
-        self, conn: sa.Connection, table: sa.Table, trial_id: int, row: dict[str, Any]
-    ) -> None:
-        cols = list(row)
-        sel = sa.select(*[sa.literal(row[c], type_=table.c[c].type) for c in cols]).where(
-            self._unfinished(trial_id)
-        )
-        if conn.execute(table.insert().from_select(cols, sel)).rowcount != 1:
-            self._check_unfinished(conn, trial_id)
-            raise RuntimeError(f"could not write to trial id {trial_id}.")  # pragma: no cover
-
     def _upsert(
         self, table: sa.Table, keys: dict[str, Any], value_json: str, trial: bool = False
     ) -> None:
@@ -331,17 +312,12 @@ class SQLStorage(BaseStorage):
         ``trial=True``: the row belongs to ``keys["trial_id"]``, which must be unfinished."""
 
         def go(conn: sa.Connection) -> None:
-            cond = [table.c[k] == v for k, v in keys.items()]
             if trial:
-                cond.append(self._unfinished(keys["trial_id"]))
+                self._check_unfinished(conn, keys["trial_id"])
+            cond = [table.c[k] == v for k, v in keys.items()]
             n = conn.execute(table.update().where(*cond).values(value_json=value_json)).rowcount
             if n == 0:
-                if trial:
-                    self._insert_into_unfinished(
-                        conn, table, keys["trial_id"], {**keys, "value_json": value_json}
-                    )
-                else:
-                    conn.execute(table.insert().values(**keys, value_json=value_json))
+                conn.execute(table.insert().values(**keys, value_json=value_json))
 
         self._write(go)
 
@@ -516,9 +492,16 @@ class SQLStorage(BaseStorage):
         self, trial_id: int, name: str, internal: float, distribution: BaseDistribution
     ) -> None:
         dj = distribution_to_json(distribution)
-        row = {"trial_id": trial_id, "name": name, "value": float(internal)}
-        row["distribution_json"] = dj
-        self._write(lambda c: self._insert_into_unfinished(c, trial_params, trial_id, row))
+
+        def go(conn: sa.Connection) -> None:
+            self._check_unfinished(conn, trial_id)
+            conn.execute(
+                trial_params.insert().values(
+                    trial_id=trial_id, name=name, value=float(internal), distribution_json=dj
+                )
+            )
+
+        self._write(go)
 
     def set_trial_state_values(
         self, trial_id: int, state: TrialState, values: Sequence[float] | None = None
