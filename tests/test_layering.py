@@ -30,8 +30,6 @@ def _defined_private_names(tree: ast.AST) -> set[str]:
             out.add(node.id)
         elif isinstance(node, ast.arg):
             out.add(node.arg)
-        elif isinstance(node, (ast.Tuple, ast.List)):
-            continue
     # __slots__ entries
     for node in ast.walk(tree):
         if isinstance(node, ast.Assign) and any(

@@ -115,17 +115,6 @@ BACKENDS = [
 ]
 
 
-def backends(**known_bugs: str):
-    """Run a test on every backend, as a strict xfail (with the reason) on those named."""
-    params = []
-    for kind in KINDS:
-        marks = [pytest.mark.postgres] if kind.startswith("postgres") else []
-        if kind in known_bugs:
-            marks.append(pytest.mark.xfail(strict=True, reason=known_bugs[kind]))
-        params.append(pytest.param(kind, marks=marks))
-    return pytest.mark.parametrize("backend", params, indirect=True)
-
-
 # Bugs this contract found, fixed with the core rebuild (issue 10), and the test of each:
 # SQLStorage.delete_study kept its cache of unfinished trials, and SQLite reused study and
 # trial ids, so a new study listed a deleted one's trials (test_deleted_study_*); a stale

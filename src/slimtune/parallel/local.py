@@ -73,9 +73,6 @@ class _RemoteStorage:
     def is_heartbeat_enabled(self) -> bool:
         return bool(self.heartbeat_interval)
 
-    def fail_stale_trials(self, study_id: int) -> list[int]:
-        return BaseStorage.fail_stale_trials(self, study_id)  # type: ignore[arg-type]
-
 
 def _start_method() -> str:
     m = os.environ.get("SLIMTUNE_MP_START")
