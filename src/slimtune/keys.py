@@ -18,6 +18,14 @@ __all__ = [
     "BOHB_BUDGET",
     "GP_PROPOSAL",
     "EXECUTOR_TASK",
+    "GRID_ID",
+    "GRID_SEARCH_SPACE",
+    "CMA_GENERATION",
+    "CMA_RESTART",
+    "CMA_SPACE",
+    "CMA_PROPOSAL",
+    "NSGA2_GENERATION",
+    "NSGA2_PARENTS",
     "RUNG_PREFIX",
     "rung_key",
     "ALL_KEYS",
@@ -41,6 +49,22 @@ GP_PROPOSAL = "gp:proposal"
 #: str: the executor task that ran this trial (a Dask share: ``"<run>:<index>"``), so that
 #: a task restarted after its worker was lost runs only what its first try did not.
 EXECUTOR_TASK = "executor:task"
+#: int: the index of the grid point a ``GridSampler`` trial evaluates.
+GRID_ID = "grid_id"
+#: dict of lists: the grid of that ``GridSampler`` (so that two grids never mix).
+GRID_SEARCH_SPACE = "search_space"
+#: int: the CMA-ES generation a ``CmaEsSampler`` trial was sampled in.
+CMA_GENERATION = "cma:generation"
+#: int: how many times CMA-ES had restarted (IPOP/BIPOP) when the trial was sampled.
+CMA_RESTART = "cma:restart"
+#: str: a digest of the search space the CMA-ES of that trial ran on.
+CMA_SPACE = "cma:space"
+#: list of floats: the CMA-ES proposal in the unit cube (for inactive parameters).
+CMA_PROPOSAL = "cma:proposal"
+#: int: the NSGA-II generation of a ``NSGAIISampler`` trial.
+NSGA2_GENERATION = "nsga2:generation"
+#: list of ints: the trial numbers of the parents of a ``NSGAIISampler`` child.
+NSGA2_PARENTS = "nsga2:parents"
 #: prefix of the keys of successive-halving rung decisions, see :func:`rung_key`.
 RUNG_PREFIX = "sh:rung@"
 
@@ -57,6 +81,14 @@ ALL_KEYS = (
     BOHB_BUDGET,
     GP_PROPOSAL,
     EXECUTOR_TASK,
+    GRID_ID,
+    GRID_SEARCH_SPACE,
+    CMA_GENERATION,
+    CMA_RESTART,
+    CMA_SPACE,
+    CMA_PROPOSAL,
+    NSGA2_GENERATION,
+    NSGA2_PARENTS,
     FIDELITY_BUDGET,
 )
 

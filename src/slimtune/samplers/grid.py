@@ -1,0 +1,212 @@
+"""Grid search over a given set of values per parameter (Optuna's ``GridSampler``).
+
+Every trial evaluates one point of the Cartesian product of the given values, in an order
+shuffled by ``seed``. The point of a trial is chosen when the trial starts and stored on it
+(``keys.GRID_ID``, with the grid itself in ``keys.GRID_SEARCH_SPACE``), so that any number of
+processes sharing a storage cover the grid together:
+
+* the first ``n`` trials of a study (``n`` the size of the grid) take the point of their own
+  trial number, which storage hands out exactly once, so concurrent workers never collide;
+* later trials (after enqueued trials, failures elsewhere, a second grid in the same study)
+  take a random point that no finished or running trial of the same grid holds.
+
+When the last point is finished or running, the study is stopped (``study.stop()``), which
+ends ``optimize`` in this process and in the worker processes; a trial started after that
+(a new ``optimize`` call) re-evaluates a random point, with a warning, as Optuna does.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import math
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from slimtune import keys
+from slimtune.distributions import BaseDistribution
+from slimtune.samplers.base import BaseSampler
+from slimtune.trial import TrialState
+
+if TYPE_CHECKING:
+    from slimtune.study import Study
+    from slimtune.trial import FrozenTrial
+
+__all__ = ["GridSampler"]
+
+logger = logging.getLogger("slimtune")
+
+GridValueType = str | float | int | bool | None
+
+
+def _same_value(a: Any, b: Any) -> bool:
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
+        return True
+    return type(a) is type(b) and a == b
+
+
+class GridSampler(BaseSampler):
+    """Evaluate every combination of ``search_space``'s values exactly once.
+
+    Args:
+        search_space: parameter name -> the values to try (``str``, ``int``, ``float``,
+            ``bool`` or ``None``). The objective must suggest exactly these names; each
+            ``suggest_*`` returns the trial's grid value (a value outside the suggested
+            range is used anyway, with a warning, as in Optuna).
+        seed: the order in which the points are visited (``None`` means 0, so that every
+            process building the same sampler agrees on the order).
+
+    >>> import slimtune as st
+    >>> sampler = st.samplers.GridSampler({"x": [-1, 0, 1], "y": ["a", "b"]})
+    >>> study = st.create_study(sampler=sampler)
+    >>> def objective(t):
+    ...     return t.suggest_int("x", -1, 1) + (t.suggest_categorical("y", ["a", "b"]) == "b")
+    >>> study.optimize(objective)  # stops by itself after the 6 points
+    >>> len(study.trials)
+    6
+    """
+
+    def __init__(
+        self, search_space: Mapping[str, Sequence[GridValueType]], seed: int | None = None
+    ) -> None:
+        if not isinstance(search_space, Mapping):
+            raise TypeError(
+                f"GridSampler: search_space must be a dict of name -> list of values, got "
+                f"{type(search_space).__name__}."
+            )
+        space: dict[str, list[Any]] = {}
+        for name in sorted(search_space):
+            values = search_space[name]
+            if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
+                raise TypeError(
+                    f"GridSampler: the values of {name!r} must be a list, got {values!r}."
+                )
+            if len(values) == 0:
+                raise ValueError(f"GridSampler: {name!r} has no values; give at least one.")
+            for v in values:
+                if not (v is None or isinstance(v, (str, int, float, bool))):
+                    warnings.warn(
+                        f"GridSampler: {name!r} has a value of type {type(v).__name__} "
+                        f"({v!r}); only str, int, float, bool and None can be stored.",
+                        UserWarning,
+                        stacklevel=2,
+                    )
+            space[name] = [v.item() if isinstance(v, np.generic) else v for v in values]
+        self._search_space = space
+        self._param_names = list(space)
+        self._all_grids: list[tuple[Any, ...]] = list(itertools.product(*space.values()))
+        self._n_min_trials = len(self._all_grids)
+        self.seed = seed
+        order = np.random.default_rng(0 if seed is None else seed).permutation(
+            self._n_min_trials
+        )
+        self._all_grids = [self._all_grids[i] for i in order]
+        self._rng = np.random.default_rng(seed)
+        self._grid_of: dict[int, int] = {}  # trial_id -> grid id, set by before_trial
+
+    # --- bookkeeping ---------------------------------------------------------------------
+    def _same_space(self, other: Any) -> bool:
+        if not isinstance(other, Mapping) or set(other) != set(self._search_space):
+            return False
+        for name, values in self._search_space.items():
+            theirs = other[name]
+            if len(theirs) != len(values):
+                return False
+            if not all(_same_value(a, b) for a, b in zip(theirs, values)):
+                return False
+        return True
+
+    def _grid_ids(self, study: Study) -> tuple[set[int], set[int]]:
+        """(finished, running) grid ids of this grid's trials in the study."""
+        finished: set[int] = set()
+        running: set[int] = set()
+        for t in study.get_trials(deepcopy=False):
+            gid = t.system_attrs.get(keys.GRID_ID)
+            if gid is None or not self._same_space(t.system_attrs.get(keys.GRID_SEARCH_SPACE)):
+                continue
+            if t.state.is_finished():
+                finished.add(int(gid))
+            elif t.state == TrialState.RUNNING:
+                running.add(int(gid))
+        return finished, running
+
+    def _unvisited(self, study: Study) -> list[int]:
+        finished, running = self._grid_ids(study)
+        return sorted(set(range(self._n_min_trials)) - finished - running)
+
+    def is_exhausted(self, study: Study) -> bool:
+        """True when every grid point has a finished trial."""
+        finished, _ = self._grid_ids(study)
+        return len(finished) >= self._n_min_trials
+
+    # --- protocol --------------------------------------------------------------------------
+    def before_trial(self, study: Study, trial: FrozenTrial) -> None:
+        attrs = trial.system_attrs
+        if keys.GRID_ID in attrs or keys.FIXED_PARAMS in attrs:
+            return
+        if 0 <= trial.number < self._n_min_trials:
+            # Trial numbers are unique in a study: concurrent workers never collide here.
+            gid = trial.number
+        else:
+            targets = self._unvisited(study)
+            if not targets:
+                logger.warning(
+                    "GridSampler: the grid is exhausted; trial %d re-evaluates a point "
+                    "(a study that was finished, or workers that raced).", trial.number
+                )
+                targets = list(range(self._n_min_trials))
+            gid = int(self._rng.choice(targets))
+        study.set_trial_system_attr(trial.trial_id, keys.GRID_SEARCH_SPACE, self._search_space)
+        study.set_trial_system_attr(trial.trial_id, keys.GRID_ID, gid)
+        self._grid_of[trial.trial_id] = gid
+
+    def _grid_id(self, study: Study, trial: FrozenTrial) -> int | None:
+        gid = self._grid_of.get(trial.trial_id)
+        if gid is None:
+            gid = trial.system_attrs.get(keys.GRID_ID)
+        if gid is None:
+            gid = study.get_trial(trial.trial_id).system_attrs.get(keys.GRID_ID)
+        return None if gid is None else int(gid)
+
+    def sample_independent(
+        self, study: Study, trial: FrozenTrial, param_name: str, distribution: BaseDistribution
+    ) -> Any:
+        gid = self._grid_id(study, trial)
+        if gid is None:
+            raise ValueError(
+                f"GridSampler: parameter {param_name!r} of trial {trial.number} is not in "
+                "the enqueued parameters; enqueue every grid parameter, or none."
+            )
+        if param_name not in self._search_space:
+            raise ValueError(
+                f"GridSampler: parameter {param_name!r} is not in the grid "
+                f"({', '.join(self._param_names)}); add it to search_space."
+            )
+        value = self._all_grids[gid][self._param_names.index(param_name)]
+        try:
+            inside = distribution.contains(distribution.to_internal(value))
+        except (TypeError, ValueError):
+            inside = False
+        if not inside:
+            warnings.warn(
+                f"GridSampler: the value {value!r} of {param_name!r} is outside the "
+                f"suggested distribution {distribution!r}; it is used anyway.",
+                UserWarning,
+                stacklevel=2,
+            )
+        return value
+
+    def after_trial(
+        self, study: Study, trial: FrozenTrial, state: TrialState, values: Sequence[float] | None
+    ) -> None:
+        self._grid_of.pop(trial.trial_id, None)
+        # This trial is still RUNNING in storage: stop when no point is left that neither a
+        # finished nor a running trial holds (the running ones end on their own).
+        if not self._unvisited(study):
+            study.stop()
+
+    def __repr__(self) -> str:
+        return f"GridSampler(search_space={self._search_space!r}, seed={self.seed})"
