@@ -2,8 +2,11 @@
 
 ``MedianPruner`` / ``PercentilePruner`` (median stopping rule), ``SuccessiveHalvingPruner``
 (asynchronous successive halving, ASHA; MO-ASHA for several objectives), ``HyperbandPruner``
-(brackets of ASHA) and ``NopPruner`` (the default). All decisions are computed from the
-storage, so they hold with parallel workers and a shared SQL database.
+(brackets of ASHA), ``PatientPruner`` (patience around another pruner), ``ThresholdPruner``
+(bounds on the intermediate value), ``WilcoxonPruner`` (a paired test against the best
+trial) and ``NopPruner``. The default of ``create_study`` is ``MedianPruner()``, as in
+Optuna. All decisions are computed from the storage, so they hold with parallel workers and
+a shared SQL database.
 
 The pruner protocol lives here (:mod:`slimtune.pruners.base`). The pruners themselves live in
 :mod:`slimtune.multifidelity` (which builds on this protocol) and are re-exported here, the
@@ -20,8 +23,11 @@ from slimtune.pruners.base import BasePruner, NopPruner
 _LAZY = {
     "HyperbandPruner": "slimtune.multifidelity.hyperband",
     "MedianPruner": "slimtune.multifidelity.median",
+    "PatientPruner": "slimtune.multifidelity.patient",
     "PercentilePruner": "slimtune.multifidelity.median",
     "SuccessiveHalvingPruner": "slimtune.multifidelity.successive_halving",
+    "ThresholdPruner": "slimtune.multifidelity.threshold",
+    "WilcoxonPruner": "slimtune.multifidelity.wilcoxon",
 }
 
 __all__ = ["BasePruner", "NopPruner", *_LAZY]

@@ -23,7 +23,7 @@ class BasePruner(abc.ABC):
 
 
 class NopPruner(BasePruner):
-    """Never prunes (the default)."""
+    """Never prunes (pass ``pruner=NopPruner()`` to turn off the default ``MedianPruner``)."""
 
     def prune(self, study: Study, trial: FrozenTrial) -> bool:
         return False

@@ -21,7 +21,7 @@ from slimtune import keys
 from slimtune.distributions import BaseDistribution
 from slimtune.multiobjective import is_pareto_front, to_losses
 from slimtune.progress import StudyProgress
-from slimtune.pruners.base import BasePruner, NopPruner
+from slimtune.pruners.base import BasePruner
 from slimtune.samplers.base import BaseSampler
 from slimtune.storage import BaseStorage, DuplicatedStudyError, get_storage
 from slimtune.study.engine import (
@@ -88,7 +88,13 @@ class Study:
 
             sampler = AutoSampler()
         self.sampler: BaseSampler = sampler
-        self.pruner: BasePruner = pruner if pruner is not None else NopPruner()
+        if pruner is None:
+            # Optuna's default: the median stopping rule. It only acts on trials that
+            # report() and check should_prune(); pass NopPruner() to turn it off.
+            from slimtune.multifidelity.median import MedianPruner
+
+            pruner = MedianPruner()
+        self.pruner: BasePruner = pruner
         self._stop_flag = False
         # name -> the distribution the stored trials first gave it, and how many of the
         # stored trials that index has seen (see known_distribution).
