@@ -48,6 +48,43 @@ def _single_thread_blas() -> contextlib.AbstractContextManager[Any]:
 
 _ACQUISITIONS = ("logei", "ucb")
 
+#: Two configurations closer than this in every continuous unit coordinate (0.1% of the
+#: range; log scale for log parameters), and equal in every discrete one, are the same
+#: configuration to the acquisition (see ``near_known``).
+DUPLICATE_TOL = 1e-3
+
+
+def near_known(
+    enc: SpaceEncoder,
+    U: np.ndarray,
+    active: np.ndarray,
+    known: np.ndarray,
+    known_active: np.ndarray,
+    tol: float = DUPLICATE_TOL,
+) -> np.ndarray:
+    """Rows of ``U`` (with their activity) that repeat a known configuration.
+
+    Discrete and categorical values are compared after snapping to their grid, continuous
+    ones within ``tol``; only parameters active in both count, and the activity patterns
+    must agree. Why: on a plateau of equal values (a flat stretch of C for an SVC, every
+    depth of a forest giving the same accuracy) expected improvement keeps a small positive
+    value at the incumbents, and the GP used to re-evaluate (nearly) the same point dozens
+    of times instead of looking elsewhere (issue 14).
+    """
+    out = np.zeros(len(U), dtype=bool)
+    if len(known) == 0 or len(U) == 0:
+        return out
+    snapped = enc.to_unit(enc.from_unit(U))
+    tols = np.where(enc.numeric & ~enc.is_discrete, tol, 1e-9)
+    chunk = max(1, 200_000 // max(1, len(known) * U.shape[1]))
+    for a in range(0, len(U), chunk):
+        S, A = snapped[a : a + chunk], active[a : a + chunk]
+        close = np.abs(S[:, None, :] - known[None, :, :]) <= tols
+        same_pattern = np.all(A[:, None, :] == known_active[None, :, :], axis=2)
+        ok = np.all(close | ~known_active[None, :, :], axis=2) & same_pattern
+        out[a : a + chunk] = ok.any(axis=1)
+    return out
+
 
 def robust_standardize(y: np.ndarray) -> np.ndarray:
     """Median/MAD scaling, a log compression of the bad (upper) tail beyond 2 robust
@@ -355,7 +392,20 @@ class GPSampler(BaseSampler):
 
         centers = U[order[:5]]
         n_cand = self.n_candidates or int(min(2048, 256 + 128 * d))
-        u, _ = optimize_acquisition(score, enc, self._rng, centers, n_candidates=n_cand)
+        known_U, known_a = U_all, act_all
+        if pending:
+            Up_all, ap_all = self._encode(enc, pending, use_proposal=True)
+            known_U = np.concatenate([U_all, Up_all])
+            known_a = np.concatenate([act_all, ap_all])
+
+        def new_points_only(Uc: np.ndarray) -> np.ndarray:
+            sc = np.asarray(score(Uc), dtype=float)
+            dup = near_known(enc, Uc, predictor(Uc), known_U, known_a)
+            return np.where(dup, -np.inf, sc)
+
+        u, _ = optimize_acquisition(
+            new_points_only, enc, self._rng, centers, n_candidates=n_cand
+        )
         # A flat acquisition (e.g. a constant objective) can point back at a known
         # configuration; evaluating it again teaches nothing, so explore instead.
         known = U_all if not pending else np.concatenate([U_all, self._encode(enc, pending)[0]])
