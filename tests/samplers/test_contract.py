@@ -43,8 +43,11 @@ from slimtune import keys
 from slimtune.samplers import (
     AutoSampler,
     BOHBSampler,
+    CmaEsSampler,
     GPSampler,
     MOTPESampler,
+    NSGAIISampler,
+    PartialFixedSampler,
     QMCSampler,
     RandomSampler,
     TPESampler,
@@ -58,11 +61,22 @@ SAMPLERS: dict[str, Callable[[int], st.samplers.BaseSampler]] = {
     "gp": lambda seed: GPSampler(seed=seed),
     "auto": lambda seed: AutoSampler(seed=seed),
     "bohb": lambda seed: BOHBSampler(budgets=[1, 3, 9], seed=seed),
+    # Categoricals go to the independent sampler, as in Optuna; its warning about that is
+    # the documented default, and the tests here allow no warnings, so it is off.
+    "cmaes": lambda seed: CmaEsSampler(seed=seed, warn_independent_sampling=False),
+    # A generation of 10 rather than the default 50 keeps these runs short.
+    "nsga2": lambda seed: NSGAIISampler(seed=seed, population_size=10),
+    # "x" is fixed wherever an objective below uses it; TPE samples the rest.
+    "partial_fixed": lambda seed: PartialFixedSampler({"x": 0.75}, TPESampler(seed=seed)),
 }
 # Complete trials before the model proposes (BOHB: the number of parameters + 2, at most
-# 9 in these tests).
-STARTUP = {"random": 0, "qmc": 0, "tpe": 10, "motpe": 10, "gp": 10, "auto": 10, "bohb": 9}
+# 9 in these tests; NSGA-II: its first generation).
+STARTUP = {"random": 0, "qmc": 0, "tpe": 10, "motpe": 10, "gp": 10, "auto": 10, "bohb": 9,
+           "cmaes": 1, "nsga2": 10, "partial_fixed": 10}
 MODEL_BASED = [name for name in SAMPLERS if name not in ("random", "qmc")]
+# Samplers that support one objective only, as in Optuna; for several they raise a
+# ValueError that names the samplers that do (test_several_objectives checks it).
+SINGLE_OBJECTIVE = {"cmaes"}
 
 COMPLETE, FAIL, PRUNED = st.TrialState.COMPLETE, st.TrialState.FAIL, st.TrialState.PRUNED
 
@@ -76,10 +90,11 @@ class Deliberate(Exception):
 def make_study(name: str, seed: int = 0, **kw) -> st.Study:
     sampler = SAMPLERS[name](seed)
     study = st.create_study(sampler=sampler, **kw)
-    if name in ("tpe", "motpe"):
+    if name in ("tpe", "motpe", "partial_fixed"):
         # The documented seam: the observation collector, called whenever the model is fitted.
         study._n_fits = 0  # type: ignore[attr-defined]
-        inner = sampler.collector
+        tpe = sampler.base_sampler if name == "partial_fixed" else sampler
+        inner = tpe.collector
 
         class Counting:
             def collect(self, study_, trials):
@@ -88,7 +103,7 @@ def make_study(name: str, seed: int = 0, **kw) -> st.Study:
                     study._n_fits += 1  # type: ignore[attr-defined]
                 return obs
 
-        sampler.collector = Counting()
+        tpe.collector = Counting()
     return study
 
 
@@ -99,8 +114,12 @@ def model_proposals(name: str, study: st.Study) -> int:
         return sum(keys.GP_PROPOSAL in t.system_attrs for t in trials)
     if name == "bohb":
         return sum(t.system_attrs.get(keys.BOHB_BUDGET) is not None for t in trials)
-    if name in ("tpe", "motpe"):
+    if name in ("tpe", "motpe", "partial_fixed"):
         return study._n_fits  # type: ignore[attr-defined]
+    if name == "cmaes":
+        return sum(keys.CMA_GENERATION in t.system_attrs for t in trials)
+    if name == "nsga2":
+        return sum(keys.NSGA2_PARENTS in t.system_attrs for t in trials)
     return 0
 
 
@@ -417,6 +436,10 @@ def test_several_objectives(name, caplog):
         return values
 
     study = make_study(name, seed=7, directions=["minimize", "maximize"])
+    if name in SINGLE_OBJECTIVE:
+        with pytest.raises(ValueError, match="one objective.*NSGAIISampler"):
+            study.optimize(objective, n_trials=STARTUP[name] + 3, catch=())
+        return
     run(study, objective, STARTUP[name] + 15, caplog)
     trials = study.get_trials()
     assert all(t.state in (COMPLETE, PRUNED) and len(t.values) == 2 for t in trials)

@@ -155,6 +155,10 @@ class GPSampler(BaseSampler):
             (``None``: every trial up to 100 observations, then every ``n // 40``);
             in between the last hyperparameters are reused.
         n_candidates: quasi-random candidates per suggestion (``None``: by dimension).
+        duplicate_tol: a candidate within this distance (unit coordinates, every
+            continuous parameter; discrete ones equal) of a finished or running trial is
+            not proposed (``0.0``: exact repeats, discrete ones after snapping); ``None``
+            turns the rule off, as before issue 14. See :func:`near_known`.
     """
 
     def __init__(
@@ -167,6 +171,7 @@ class GPSampler(BaseSampler):
         max_train: int = 400,
         refit_interval: int | None = None,
         n_candidates: int | None = None,
+        duplicate_tol: float | None = DUPLICATE_TOL,
     ):
         if acquisition not in _ACQUISITIONS:
             raise ValueError(f"acquisition={acquisition!r}: use one of {_ACQUISITIONS}.")
@@ -188,7 +193,15 @@ class GPSampler(BaseSampler):
         self.constraints_func = constraints_func
         self.max_train = max_train
         self.refit_interval = refit_interval
+        if duplicate_tol is not None and (
+            isinstance(duplicate_tol, bool) or not isinstance(duplicate_tol, (int, float))
+            or not 0.0 <= duplicate_tol < 0.5
+        ):
+            raise ValueError(
+                f"duplicate_tol must be a number in [0, 0.5) or None, got {duplicate_tol!r}."
+            )
         self.n_candidates = n_candidates
+        self.duplicate_tol = None if duplicate_tol is None else float(duplicate_tol)
         self._rng = np.random.default_rng(seed)
         self._startup = QMCSampler(seed=seed)
         # (space signature, output index) -> (n observations at fit, hyperparameters)
@@ -398,9 +411,13 @@ class GPSampler(BaseSampler):
             known_U = np.concatenate([U_all, Up_all])
             known_a = np.concatenate([act_all, ap_all])
 
+        tol = self.duplicate_tol
+
         def new_points_only(Uc: np.ndarray) -> np.ndarray:
             sc = np.asarray(score(Uc), dtype=float)
-            dup = near_known(enc, Uc, predictor(Uc), known_U, known_a)
+            if tol is None:
+                return sc
+            dup = near_known(enc, Uc, predictor(Uc), known_U, known_a, tol)
             return np.where(dup, -np.inf, sc)
 
         u, _ = optimize_acquisition(
