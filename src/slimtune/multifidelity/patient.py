@@ -1,8 +1,8 @@
 """Patience: prune a trial only after its intermediate values stopped improving.
 
 ``PatientPruner`` (Optuna's name and meaning): a trial whose best value over the last
-``patience + 1`` reported steps is no better (by more than ``min_delta``) than its best
-before them has stalled; a stalled trial is pruned if ``wrapped_pruner`` agrees (or always,
+``patience + 1`` reported steps is worse, by more than ``min_delta``, than its best before
+them has stalled; a stalled trial is pruned if ``wrapped_pruner`` agrees (or always,
 without one). A trial that still improves is never pruned, whatever the wrapped pruner says.
 """
 
@@ -40,7 +40,8 @@ class PatientPruner(BasePruner):
     Args:
         wrapped_pruner: decides once the trial has stalled; ``None`` prunes at once.
         patience: steps without improvement to tolerate (an int >= 0).
-        min_delta: an improvement smaller than this does not count (a number >= 0).
+        min_delta: tolerance: the recent best may be this much worse than the earlier best
+            before the trial counts as stalled (a number >= 0).
 
     >>> import slimtune as st
     >>> pruner = st.pruners.PatientPruner(st.pruners.MedianPruner(), patience=3)
@@ -63,7 +64,8 @@ class PatientPruner(BasePruner):
         self._min_delta = float(min_delta)
 
     def stalled(self, trial: FrozenTrial, direction: str) -> bool:
-        """True when the last ``patience + 1`` steps bring no improvement."""
+        """True when the best of the last ``patience + 1`` steps is worse than the best
+        before them by more than ``min_delta``."""
         iv = trial.intermediate_values
         if len(iv) <= self._patience + 1:
             return False

@@ -11,8 +11,13 @@ processes sharing a storage cover the grid together:
   take a random point that no finished or running trial of the same grid holds.
 
 When the last point is finished or running, the study is stopped (``study.stop()``), which
-ends ``optimize`` in this process and in the worker processes; a trial started after that
-(a new ``optimize`` call) re-evaluates a random point, with a warning, as Optuna does.
+ends ``optimize`` in this process and in the worker processes.
+
+One difference from Optuna, so that parallel workers cover the grid *exactly* once: a
+trial that starts when no point is left (a worker that checked a moment before another one
+took the last point, or a new ``optimize`` on a finished grid) evaluates nothing: it raises
+``TrialPruned`` at its first ``suggest_*``, is stored as PRUNED without parameters, and the
+study stops. Optuna re-evaluates a random point in that case.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ import numpy as np
 from slimtune import keys
 from slimtune.distributions import BaseDistribution
 from slimtune.samplers.base import BaseSampler
-from slimtune.trial import TrialState
+from slimtune.trial import TrialPruned, TrialState
 
 if TYPE_CHECKING:
     from slimtune.study import Study
@@ -106,6 +111,7 @@ class GridSampler(BaseSampler):
         self._all_grids = [self._all_grids[i] for i in order]
         self._rng = np.random.default_rng(seed)
         self._grid_of: dict[int, int] = {}  # trial_id -> grid id, set by before_trial
+        self._surplus: set[int] = set()  # trial ids started after the last free point
 
     # --- bookkeeping ---------------------------------------------------------------------
     def _same_space(self, other: Any) -> bool:
@@ -153,11 +159,16 @@ class GridSampler(BaseSampler):
         else:
             targets = self._unvisited(study)
             if not targets:
-                logger.warning(
-                    "GridSampler: the grid is exhausted; trial %d re-evaluates a point "
-                    "(a study that was finished, or workers that raced).", trial.number
-                )
-                targets = list(range(self._n_min_trials))
+                # Nothing is left for this trial: it evaluates nothing and the study stops.
+                finished, running = self._grid_ids(study)
+                if not running:
+                    logger.warning(
+                        "GridSampler: the grid is exhausted; trial %d evaluates nothing "
+                        "(PRUNED) and the study stops.", trial.number
+                    )
+                self._surplus.add(trial.trial_id)
+                study.stop()
+                return
             gid = int(self._rng.choice(targets))
         study.set_trial_system_attr(trial.trial_id, keys.GRID_SEARCH_SPACE, self._search_space)
         study.set_trial_system_attr(trial.trial_id, keys.GRID_ID, gid)
@@ -174,6 +185,11 @@ class GridSampler(BaseSampler):
     def sample_independent(
         self, study: Study, trial: FrozenTrial, param_name: str, distribution: BaseDistribution
     ) -> Any:
+        if trial.trial_id in self._surplus:
+            raise TrialPruned(
+                "GridSampler: every grid point is finished or running; this trial is not "
+                "needed."
+            )
         gid = self._grid_id(study, trial)
         if gid is None:
             raise ValueError(
@@ -203,6 +219,7 @@ class GridSampler(BaseSampler):
         self, study: Study, trial: FrozenTrial, state: TrialState, values: Sequence[float] | None
     ) -> None:
         self._grid_of.pop(trial.trial_id, None)
+        self._surplus.discard(trial.trial_id)
         # This trial is still RUNNING in storage: stop when no point is left that neither a
         # finished nor a running trial holds (the running ones end on their own).
         if not self._unvisited(study):
