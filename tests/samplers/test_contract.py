@@ -26,7 +26,12 @@ and a margin, in its own test file: tpe ``test_tpe.py::test_beats_random_on_sphe
 ``test_gp.py::test_beats_random_search_on_a_sphere``, auto
 ``test_auto.py::test_beats_random_search``, bohb
 ``test_bohb.py::test_bohb_beats_hyperband_with_random_sampling`` (same pruner, random
-proposals); qmc: ``test_samplers_basic.py::test_qmc_covers_better_than_random``.
+proposals); qmc: ``test_samplers_basic.py::test_qmc_covers_better_than_random``; cmaes
+``test_cmaes.py::test_beats_random_on_sphere``; nsga2
+``test_nsga2.py::test_front_beats_random_hypervolume``; partial_fixed: TPE's test (it
+delegates). GridSampler and BruteForceSampler need a space given in advance or a finite
+one, so they cannot run these generic objectives; their exactly-once tests are in
+``test_grid.py``.
 """
 
 from __future__ import annotations

@@ -63,7 +63,13 @@ class UniformCrossover(BaseCrossover):
     def n_parents(self) -> int:
         return 2
 
-    def crossover(self, parents_params, rng, study, search_space_bounds):  # type: ignore[override]
+    def crossover(
+        self,
+        parents_params: np.ndarray,
+        rng: np.random.RandomState,
+        study: Study,
+        search_space_bounds: np.ndarray,
+    ) -> np.ndarray:
         swap = rng.rand(parents_params.shape[1]) < self._swapping_prob
         return np.where(swap, parents_params[1], parents_params[0])
 
@@ -81,7 +87,13 @@ class BLXAlphaCrossover(BaseCrossover):
     def n_parents(self) -> int:
         return 2
 
-    def crossover(self, parents_params, rng, study, search_space_bounds):  # type: ignore[override]
+    def crossover(
+        self,
+        parents_params: np.ndarray,
+        rng: np.random.RandomState,
+        study: Study,
+        search_space_bounds: np.ndarray,
+    ) -> np.ndarray:
         lo, hi = parents_params.min(axis=0), parents_params.max(axis=0)
         width = hi - lo
         return rng.uniform(lo - self._alpha * width, hi + self._alpha * width)
@@ -142,7 +154,13 @@ class SBXCrossover(BaseCrossover):
         c2 = 0.5 * ((x1 + x2) + beta_q(b2) * gap)
         return np.clip(c1, lo, hi), np.clip(c2, lo, hi)
 
-    def crossover(self, parents_params, rng, study, search_space_bounds):  # type: ignore[override]
+    def crossover(
+        self,
+        parents_params: np.ndarray,
+        rng: np.random.RandomState,
+        study: Study,
+        search_space_bounds: np.ndarray,
+    ) -> np.ndarray:
         p0, p1 = parents_params[0], parents_params[1]
         c1, c2 = self.children(p0, p1, rng, study, search_space_bounds)
         pick = np.where(rng.rand(len(p0)) < self._use_child_gene_prob, c1, c2)
@@ -163,7 +181,13 @@ class SPXCrossover(BaseCrossover):
     def n_parents(self) -> int:
         return 3
 
-    def crossover(self, parents_params, rng, study, search_space_bounds):  # type: ignore[override]
+    def crossover(
+        self,
+        parents_params: np.ndarray,
+        rng: np.random.RandomState,
+        study: Study,
+        search_space_bounds: np.ndarray,
+    ) -> np.ndarray:
         n = len(parents_params)
         d = parents_params.shape[1]
         eps = self._epsilon if self._epsilon is not None else math.sqrt(d + 2)
@@ -191,7 +215,13 @@ class UNDXCrossover(BaseCrossover):
     def n_parents(self) -> int:
         return 3
 
-    def crossover(self, parents_params, rng, study, search_space_bounds):  # type: ignore[override]
+    def crossover(
+        self,
+        parents_params: np.ndarray,
+        rng: np.random.RandomState,
+        study: Study,
+        search_space_bounds: np.ndarray,
+    ) -> np.ndarray:
         p0, p1, p2 = parents_params[0], parents_params[1], parents_params[2]
         d = len(p0)
         eta = self._sigma_eta if self._sigma_eta is not None else 0.35 / math.sqrt(d)
@@ -234,7 +264,13 @@ class PolynomialMutation(BaseMutation):
             raise ValueError(f"eta must be >= 0, got {eta!r}.")
         self._eta = float(eta)
 
-    def mutation(self, param, rng, study, search_space_bounds):  # type: ignore[override]
+    def mutation(
+        self,
+        param: float,
+        rng: np.random.RandomState,
+        study: Study,
+        search_space_bounds: np.ndarray,
+    ) -> float:
         lo, hi = float(search_space_bounds[0]), float(search_space_bounds[1])
         span = hi - lo
         if span <= 0:
