@@ -10,7 +10,10 @@ The random forests get ``random_state=0`` (the example leaves it unset) so that 
 reproducible. Reports, per sampler: the runs that reach 0.9867, the mean best accuracy and
 the share of SVC trials whose log10 C lies in the flat stretch.
 
-    python -m benchmarks.sklearn_simple --samplers auto,tpe,optuna-tpe --seeds 10
+    python -m benchmarks.sklearn_simple --samplers auto,gp-before,tpe,optuna-tpe --seeds 12
+
+Samplers: auto, gp, tpe, random (slimtune), gp-before (the GP without the near-repeat
+rule of issue 14, ``duplicate_tol=None``), optuna-tpe, optuna-gp, optuna-random.
 """
 
 from __future__ import annotations
@@ -62,6 +65,8 @@ def make_sampler(name: str, seed: int):
         return optuna, cls(seed=seed)
     import slimtune as st
 
+    if name == "gp-before":  # the GP as it was before issue 14 (no near-repeat rule)
+        return st, st.samplers.GPSampler(seed=seed, duplicate_tol=None)
     cls = {"auto": st.samplers.AutoSampler, "tpe": st.samplers.TPESampler,
            "gp": st.samplers.GPSampler, "random": st.samplers.RandomSampler}[name]
     return st, cls(seed=seed)
