@@ -211,7 +211,7 @@ class CmaEsSampler(BaseSampler):
         return np.clip(x, 0.0, 1.0)
 
     def _initial(
-        self, enc: SpaceEncoder, sign: float, seed: int
+        self, enc: SpaceEncoder, sign: float
     ) -> tuple[np.ndarray, float, np.ndarray | None]:
         """Mean, sigma and covariance of a fresh optimizer."""
         d = enc.dim
@@ -249,7 +249,7 @@ class CmaEsSampler(BaseSampler):
         cmaes = _import_cmaes()
         base = 0 if self.seed is None else int(self.seed)
         seed = (base * 1000003 + restart) % (2**31)
-        mean, sigma, cov = self._initial(enc, sign, seed)
+        mean, sigma, cov = self._initial(enc, sign)
         if restart > 0:  # a restart begins at a random point of the space
             mean = np.random.default_rng(seed).uniform(0.0, 1.0, enc.dim)
             cov = None
