@@ -411,18 +411,21 @@ class GPSampler(BaseSampler):
             known_U = np.concatenate([U_all, Up_all])
             known_a = np.concatenate([act_all, ap_all])
 
+        u, _ = optimize_acquisition(score, enc, self._rng, centers, n_candidates=n_cand)
         tol = self.duplicate_tol
+        if tol is not None and near_known(
+            enc, u[None, :], predictor(u[None, :]), known_U, known_a, tol
+        )[0]:
+            # The best point repeats a known one (a plateau): optimise again over new points
+            # only. Checked after the fact, so that the usual case pays one comparison.
+            def new_points_only(Uc: np.ndarray) -> np.ndarray:
+                sc = np.asarray(score(Uc), dtype=float)
+                dup = near_known(enc, Uc, predictor(Uc), known_U, known_a, tol)
+                return np.where(dup, -np.inf, sc)
 
-        def new_points_only(Uc: np.ndarray) -> np.ndarray:
-            sc = np.asarray(score(Uc), dtype=float)
-            if tol is None:
-                return sc
-            dup = near_known(enc, Uc, predictor(Uc), known_U, known_a, tol)
-            return np.where(dup, -np.inf, sc)
-
-        u, _ = optimize_acquisition(
-            new_points_only, enc, self._rng, centers, n_candidates=n_cand
-        )
+            u, _ = optimize_acquisition(
+                new_points_only, enc, self._rng, centers, n_candidates=n_cand
+            )
         # A flat acquisition (e.g. a constant objective) can point back at a known
         # configuration; evaluating it again teaches nothing, so explore instead.
         known = U_all if not pending else np.concatenate([U_all, self._encode(enc, pending)[0]])
