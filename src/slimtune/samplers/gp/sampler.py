@@ -157,8 +157,9 @@ class GPSampler(BaseSampler):
         n_candidates: quasi-random candidates per suggestion (``None``: by dimension).
         duplicate_tol: a candidate within this distance (unit coordinates, every
             continuous parameter; discrete ones equal) of a finished or running trial is
-            not proposed (``0.0``: exact repeats, discrete ones after snapping); ``None``
-            turns the rule off, as before issue 14. See :func:`near_known`.
+            not proposed while the best value is shared by several trials (a plateau; one
+            objective); ``None`` turns the rule off, as before issue 14. See
+            :func:`near_known`.
     """
 
     def __init__(
@@ -413,11 +414,18 @@ class GPSampler(BaseSampler):
 
         u, _ = optimize_acquisition(score, enc, self._rng, centers, n_candidates=n_cand)
         tol = self.duplicate_tol
-        if tol is not None and near_known(
+        # A plateau at the top: several trials share the best value exactly (accuracies of
+        # small data sets, trees that collapse alike). Only then is a point next to a known
+        # one uninformative; on a smooth function the GP must be free to refine finely.
+        plateau = False
+        if m == 1 and feasible.any():
+            zf = Z[feasible, 0]
+            plateau = int(np.sum(zf == zf.min())) >= 2
+        if tol is not None and plateau and near_known(
             enc, u[None, :], predictor(u[None, :]), known_U, known_a, tol
         )[0]:
-            # The best point repeats a known one (a plateau): optimise again over new points
-            # only. Checked after the fact, so that the usual case pays one comparison.
+            # The best point repeats a known one: optimise again over new points only.
+            # Checked after the fact, so that the usual case pays one comparison.
             def new_points_only(Uc: np.ndarray) -> np.ndarray:
                 sc = np.asarray(score(Uc), dtype=float)
                 dup = near_known(enc, Uc, predictor(Uc), known_U, known_a, tol)
