@@ -9,16 +9,23 @@ The public API follows Optuna's names so that existing objectives run unchanged:
 
 from __future__ import annotations
 
+import importlib as _importlib
 import logging as _logging
+from typing import Any as _Any
 
 from slimtune import (
     distributions,
+    exceptions,
     fidelity,
     multiobjective,
     presets,
     pruners,
     samplers,
+    search_space,
     storage,
+    storages,
+    study,
+    trial,
 )
 from slimtune.distributions import (
     CategoricalDistribution,
@@ -37,12 +44,28 @@ from slimtune.study import (
     get_all_study_summaries,
     load_study,
 )
-from slimtune.trial import FixedTrial, FrozenTrial, Trial, TrialPruned, TrialState
+from slimtune.trial import (
+    FixedTrial,
+    FrozenTrial,
+    Trial,
+    TrialPruned,
+    TrialState,
+    create_trial,
+)
 
 # The executor of optimize(n_jobs > 1) registers itself with the trial engine.
 from slimtune.parallel import local as _local  # noqa: E402,F401  isort: skip
 
 __version__ = "0.1.0"
+
+# Optuna's module names that pull in heavier code, imported on first access.
+_LAZY_MODULES = ("artifacts", "terminator")
+
+
+def __getattr__(name: str) -> _Any:
+    if name in _LAZY_MODULES:
+        return _importlib.import_module(f"slimtune.{name}")
+    raise AttributeError(f"module 'slimtune' has no attribute {name!r}")
 
 __all__ = [
     "CategoricalDistribution",
@@ -60,10 +83,13 @@ __all__ = [
     "Trial",
     "TrialPruned",
     "TrialState",
+    "artifacts",
     "copy_study",
     "create_study",
+    "create_trial",
     "delete_study",
     "distributions",
+    "exceptions",
     "fidelity",
     "get_all_study_names",
     "get_all_study_summaries",
@@ -72,7 +98,12 @@ __all__ = [
     "presets",
     "pruners",
     "samplers",
+    "search_space",
     "storage",
+    "storages",
+    "study",
+    "terminator",
+    "trial",
 ]
 
 _logging.getLogger("slimtune").addHandler(_logging.NullHandler())

@@ -12,6 +12,10 @@ __all__ = [
     "FIXED_PARAMS",
     "FAIL_REASON",
     "CONSTRAINTS",
+    "CONSTRAINT_NAMES",
+    "CV_SCORES",
+    "ARTIFACT_PREFIX",
+    "artifact_key",
     "RETRIED_FROM",
     "RETRY_COUNT",
     "FIDELITY_BUDGET",
@@ -30,6 +34,9 @@ FIXED_PARAMS = "fixed_params"
 FAIL_REASON = "fail_reason"
 #: list of floats from ``trial.set_constraints``; <= 0 is satisfied.
 CONSTRAINTS = "constraints"
+#: list of str: the names of the constraints set by ``trial.set_constraint(key, value)``,
+#: in the order of ``CONSTRAINTS``.
+CONSTRAINT_NAMES = "constraints:names"
 #: int: the number of the first trial of a retried configuration.
 RETRIED_FROM = "retried_from"
 #: int: how often this configuration has been retried after a worker died.
@@ -44,6 +51,14 @@ EXECUTOR_TASK = "executor:task"
 #: prefix of the keys of successive-halving rung decisions, see :func:`rung_key`.
 RUNG_PREFIX = "sh:rung@"
 
+#: list of floats: a trial's k-fold scores (``terminator.report_cross_validation_scores``).
+CV_SCORES = "terminator:cv_scores"
+
+# --- trial and study system attributes -------------------------------------------------
+#: prefix of the keys of artifact records (``slimtune.artifacts``), see :func:`artifact_key`;
+#: the value is a dict (artifact_id, filename, mimetype, encoding).
+ARTIFACT_PREFIX = "artifacts:"
+
 # --- study system attributes ------------------------------------------------------------
 #: dict: the fidelity (budget) a study was run with, see :mod:`slimtune.fidelity`.
 FIDELITY_BUDGET = "fidelity:budget"
@@ -52,6 +67,8 @@ ALL_KEYS = (
     FIXED_PARAMS,
     FAIL_REASON,
     CONSTRAINTS,
+    CONSTRAINT_NAMES,
+    CV_SCORES,
     RETRIED_FROM,
     RETRY_COUNT,
     BOHB_BUDGET,
@@ -65,3 +82,8 @@ def rung_key(resource: float) -> str:
     """The key under which a trial's value at a successive-halving rung is stored."""
     r = float(resource)
     return f"{RUNG_PREFIX}{int(r) if r.is_integer() else r:g}"
+
+
+def artifact_key(artifact_id: str) -> str:
+    """The system-attribute key under which an artifact's record is stored."""
+    return f"{ARTIFACT_PREFIX}{artifact_id}"

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import abc
 import datetime as _dt
 import enum
 import math
@@ -20,15 +21,20 @@ from slimtune.distributions import (
     IntDistribution,
     check_distribution_compatibility,
 )
+from slimtune.exceptions import TrialPruned
 
 if TYPE_CHECKING:
     from slimtune.study import Study
 
-__all__ = ["TrialState", "FrozenTrial", "Trial", "FixedTrial", "TrialPruned"]
-
-class TrialPruned(Exception):
-    """Raise from an objective to stop the trial early; it is stored as PRUNED."""
-
+__all__ = [
+    "BaseTrial",
+    "TrialState",
+    "FrozenTrial",
+    "Trial",
+    "FixedTrial",
+    "TrialPruned",
+    "create_trial",
+]
 
 class TrialState(enum.IntEnum):
     """Life cycle of a trial. WAITING (enqueued) -> RUNNING -> COMPLETE | PRUNED | FAIL."""
@@ -148,7 +154,40 @@ def _float_check(name: str, low: Any, high: Any) -> None:
                 raise TypeError(f"parameter {name!r}: {k}={v!r} is not a number.") from None
 
 
-class _SuggestMixin:
+class BaseTrial(abc.ABC):
+    """What an objective may call on a trial (Optuna's ``BaseTrial``): the ``suggest_*``
+    methods, ``report`` / ``should_prune`` and attributes. :class:`Trial` and
+    :class:`FixedTrial` implement it, so an objective typed ``trial: BaseTrial`` takes both."""
+
+    @abc.abstractmethod
+    def suggest_float(
+        self, name: str, low: float, high: float, *, step: float | None = None, log: bool = False
+    ) -> float: ...
+
+    @abc.abstractmethod
+    def suggest_int(
+        self, name: str, low: int, high: int, *, step: int = 1, log: bool = False
+    ) -> int: ...
+
+    @abc.abstractmethod
+    def suggest_categorical(
+        self, name: str, choices: Sequence[CategoricalChoiceType]
+    ) -> CategoricalChoiceType: ...
+
+    @abc.abstractmethod
+    def report(self, value: float, step: int) -> None: ...
+
+    @abc.abstractmethod
+    def should_prune(self) -> bool: ...
+
+    @abc.abstractmethod
+    def set_user_attr(self, key: str, value: Any) -> None: ...
+
+    @abc.abstractmethod
+    def set_constraint(self, key: str, value: float) -> None: ...
+
+
+class _SuggestMixin(BaseTrial):
     """The ``suggest_*`` convenience methods shared by :class:`Trial` and :class:`FixedTrial`."""
 
     def _suggest(self, name: str, dist: BaseDistribution) -> Any:  # pragma: no cover
@@ -339,6 +378,16 @@ class Trial(_SuggestMixin):
         if any(math.isnan(v) for v in vals):
             raise ValueError(f"constraint values must not be NaN, got {vals}.")
         self.set_system_attr(keys.CONSTRAINTS, vals)
+        self._system_attrs.pop(keys.CONSTRAINT_NAMES, None)
+
+    def set_constraint(self, key: str, value: float) -> None:
+        """Set the constraint named ``key`` (Optuna 5's form): <= 0 means satisfied.
+
+        Named constraints are kept in order of first use; ``FrozenTrial.constraints`` is
+        their list of values, what samplers read."""
+        names, vals = _named_constraints(self._system_attrs, key, value)
+        self.set_system_attr(keys.CONSTRAINT_NAMES, names)
+        self.set_system_attr(keys.CONSTRAINTS, vals)
 
     # --- attributes -------------------------------------------------------------------
     def set_user_attr(self, key: str, value: Any) -> None:
@@ -467,3 +516,95 @@ class FixedTrial(_SuggestMixin):
 
     def set_constraints(self, values: Sequence[float]) -> None:
         self.system_attrs[keys.CONSTRAINTS] = [float(v) for v in values]
+
+    def set_constraint(self, key: str, value: float) -> None:
+        names, vals = _named_constraints(self.system_attrs, key, value)
+        self.system_attrs[keys.CONSTRAINT_NAMES] = names
+        self.system_attrs[keys.CONSTRAINTS] = vals
+
+
+def _named_constraints(
+    system_attrs: dict[str, Any], key: str, value: float
+) -> tuple[list[str], list[float]]:
+    """The (names, values) lists after setting constraint ``key`` to ``value``."""
+    if not isinstance(key, str) or not key:
+        raise TypeError(f"set_constraint: key must be a non-empty string, got {key!r}.")
+    v = float(value)
+    if math.isnan(v):
+        raise ValueError(f"set_constraint: constraint {key!r} must not be NaN.")
+    old = list(system_attrs.get(keys.CONSTRAINTS) or [])
+    names = list(system_attrs.get(keys.CONSTRAINT_NAMES) or [])
+    if old and len(names) != len(old):
+        raise ValueError(
+            "set_constraint: this trial has unnamed constraints from set_constraints(); "
+            "use one of the two forms per trial."
+        )
+    if key in names:
+        old[names.index(key)] = v
+    else:
+        names.append(key)
+        old.append(v)
+    return names, old
+
+
+def create_trial(
+    *,
+    state: TrialState = TrialState.COMPLETE,
+    value: float | None = None,
+    values: Sequence[float] | None = None,
+    params: dict[str, Any] | None = None,
+    distributions: dict[str, BaseDistribution] | None = None,
+    user_attrs: dict[str, Any] | None = None,
+    system_attrs: dict[str, Any] | None = None,
+    intermediate_values: dict[int, float] | None = None,
+    constraints: dict[str, float] | Sequence[float] | None = None,
+) -> FrozenTrial:
+    """A finished (or waiting) trial built by hand, for :meth:`Study.add_trial` (warm starts,
+    trials from another tool). A COMPLETE trial needs ``value`` or ``values``; every param
+    needs its distribution and must lie in it. ``number`` and ``trial_id`` are -1 until the
+    study stores it."""
+    if value is not None and values is not None:
+        raise ValueError("create_trial: give value or values, not both.")
+    vals = [float(value)] if value is not None else (
+        [float(v) for v in values] if values is not None else None
+    )
+    state = TrialState(state)
+    if state == TrialState.COMPLETE and vals is None:
+        raise ValueError("create_trial: a COMPLETE trial needs value= or values=.")
+    if state in (TrialState.FAIL, TrialState.RUNNING, TrialState.WAITING) and vals is not None:
+        raise ValueError(f"create_trial: a {state.name} trial has no value; drop value(s)=.")
+    params = dict(params or {})
+    distributions = dict(distributions or {})
+    if set(params) != set(distributions):
+        raise ValueError(
+            f"create_trial: params {sorted(params)} and distributions {sorted(distributions)} "
+            "must name the same parameters."
+        )
+    for name, v in params.items():
+        dist = distributions[name]
+        if not dist.contains(dist.to_internal(v)):
+            raise ValueError(
+                f"create_trial: parameter {name!r}: value {v!r} is outside "
+                f"{dist.describe_range()}."  # type: ignore[attr-defined]
+            )
+    sys_attrs = dict(system_attrs or {})
+    if constraints is not None:
+        if isinstance(constraints, dict):
+            sys_attrs[keys.CONSTRAINT_NAMES] = [str(k) for k in constraints]
+            sys_attrs[keys.CONSTRAINTS] = [float(v) for v in constraints.values()]
+        else:
+            sys_attrs[keys.CONSTRAINTS] = [float(v) for v in constraints]
+    now = _dt.datetime.now()
+    return FrozenTrial(
+        number=-1,
+        state=state,
+        values=vals,
+        datetime_start=None if state == TrialState.WAITING else now,
+        datetime_complete=now if state.is_finished() else None,
+        params=params,
+        distributions=distributions,
+        user_attrs=dict(user_attrs or {}),
+        system_attrs=sys_attrs,
+        intermediate_values=dict(intermediate_values or {}),
+        trial_id=-1,
+    )

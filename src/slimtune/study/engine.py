@@ -35,9 +35,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from slimtune import keys
+from slimtune.exceptions import trial_pruned_types
 from slimtune.storage.base import UpdateFinishedTrialError
 from slimtune.storage.heartbeat import Heartbeat, reap_stale_trials
-from slimtune.trial import FrozenTrial, TrialPruned, TrialState
+from slimtune.trial import FrozenTrial, TrialState
 
 if TYPE_CHECKING:
     from slimtune.study.study import Study
@@ -168,7 +169,7 @@ def run_trial(
     reraise: BaseException | None = None
     try:
         values = func(trial)
-    except TrialPruned:
+    except trial_pruned_types():  # slimtune's TrialPruned, and Optuna's
         state = TrialState.PRUNED
         values = None
     except BaseException as e:  # noqa: BLE001 - every failure is recorded

@@ -428,6 +428,91 @@ class Study:
                 progress.close()
 
     # --- misc -------------------------------------------------------------------------
+    def trials_dataframe(
+        self,
+        attrs: tuple[str, ...] = (
+            "number",
+            "value",
+            "datetime_start",
+            "datetime_complete",
+            "duration",
+            "params",
+            "user_attrs",
+            "system_attrs",
+            "state",
+        ),
+        multi_index: bool = False,
+    ) -> Any:
+        """The trials as a pandas DataFrame, one row per trial, with Optuna's columns:
+        ``number``, ``value`` (``values_0``... for several objectives, or the metric names),
+        datetimes, ``duration``, ``params_<name>``, ``user_attrs_<key>``,
+        ``system_attrs_<key>``, ``intermediate_values_<step>``, ``state`` (its name).
+        ``multi_index=True`` gives two-level columns such as ``("params", "x")``.
+        Needs pandas (``pip install slimtune[pandas]``)."""
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ImportError(
+                "trials_dataframe needs pandas: pip install slimtune[pandas]"
+            ) from None
+        allowed = {
+            "number", "value", "values", "datetime_start", "datetime_complete", "duration",
+            "params", "user_attrs", "system_attrs", "intermediate_values", "state",
+        }
+        bad = [a for a in attrs if a not in allowed]
+        if bad:
+            raise ValueError(
+                f"trials_dataframe: unknown attrs {bad}; choose from {sorted(allowed)}."
+            )
+        multi = self._is_multi_objective()
+        attrs = tuple(
+            ("values" if multi else "value") if a in ("value", "values") else a for a in attrs
+        )
+        attrs = tuple(dict.fromkeys(attrs))  # value and values both given: one column group
+        trials = self.get_trials()
+        if not trials:
+            return pd.DataFrame()
+        names = getattr(self, "metric_names", None)
+        n_obj = len(self._directions)
+        value_keys: list[Any] = list(names) if names else list(range(n_obj))
+        groups = {"params", "user_attrs", "system_attrs", "intermediate_values"}
+        keys_of: dict[str, list[Any]] = {}
+        for g in groups & set(attrs):
+            seen: set[Any] = set()
+            for t in trials:
+                seen.update(getattr(t, g))
+            keys_of[g] = sorted(seen, key=lambda k: (str(type(k)), k))
+        columns: list[tuple[str, Any]] = []
+        for a in attrs:
+            if a in groups:
+                columns += [(a, k) for k in keys_of[a]]
+            elif a == "values":
+                columns += [("values", k) for k in value_keys]
+            elif a == "value" and names:
+                columns.append(("value", names[0]))
+            else:
+                columns.append((a, ""))
+        rows = []
+        for t in trials:
+            row: list[Any] = []
+            for a, k in columns:
+                if a in groups:
+                    row.append(getattr(t, a).get(k))
+                elif a == "values":
+                    row.append(t.values[value_keys.index(k)] if t.values else None)
+                elif a == "value":
+                    row.append(t.values[0] if t.values else None)
+                elif a == "state":
+                    row.append(t.state.name)
+                else:
+                    row.append(getattr(t, a))
+            rows.append(row)
+        if multi_index:
+            index = pd.MultiIndex.from_tuples(columns)
+            return pd.DataFrame(rows, columns=index)
+        flat = [a if k == "" else f"{a}_{k}" for a, k in columns]
+        return pd.DataFrame(rows, columns=flat)
+
     def trials_records(self) -> list[dict[str, Any]]:
         """One flat dict per trial (number, state, values, params_*, durations): for tables."""
         out = []
