@@ -59,6 +59,15 @@ class BaseDistribution:
         """True when the distribution admits one value only."""
         raise NotImplementedError
 
+    # Optuna's names of the two conversions.
+    def to_internal_repr(self, param_value_in_external_repr: Any) -> float:
+        """Optuna's name of :meth:`to_internal`."""
+        return self.to_internal(param_value_in_external_repr)
+
+    def to_external_repr(self, param_value_in_internal_repr: float) -> Any:
+        """Optuna's name of :meth:`to_external`."""
+        return self.to_external(param_value_in_internal_repr)
+
     def _asdict(self) -> dict[str, Any]:
         return dict(self.__dict__)
 

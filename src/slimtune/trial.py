@@ -52,99 +52,6 @@ class TrialState(enum.IntEnum):
         return f"TrialState.{self.name}"
 
 
-class FrozenTrial:
-    """A read-only snapshot of a trial, as stored.
-
-    ``params`` are external values (what the objective saw); ``internal_params`` are the
-    floats that samplers model (choice index for categoricals).
-    ``intermediate_values`` maps step -> value (a float, or a list for several objectives).
-    """
-
-    __slots__ = (
-        "number",
-        "state",
-        "values",
-        "datetime_start",
-        "datetime_complete",
-        "params",
-        "distributions",
-        "user_attrs",
-        "system_attrs",
-        "intermediate_values",
-        "trial_id",
-        "__dict__",
-    )
-
-    def __init__(
-        self,
-        number: int,
-        state: TrialState,
-        values: Sequence[float] | None,
-        datetime_start: _dt.datetime | None,
-        datetime_complete: _dt.datetime | None,
-        params: dict[str, Any],
-        distributions: dict[str, BaseDistribution],
-        user_attrs: dict[str, Any],
-        system_attrs: dict[str, Any],
-        intermediate_values: dict[int, Any],
-        trial_id: int,
-    ):
-        self.number = number
-        self.state = state
-        self.values = list(values) if values is not None else None
-        self.datetime_start = datetime_start
-        self.datetime_complete = datetime_complete
-        self.params = params
-        self.distributions = distributions
-        self.user_attrs = user_attrs
-        self.system_attrs = system_attrs
-        self.intermediate_values = intermediate_values
-        self.trial_id = trial_id
-
-    @property
-    def value(self) -> float | None:
-        """The objective value of a single-objective trial (None if not complete)."""
-        if self.values is None:
-            return None
-        if len(self.values) != 1:
-            raise RuntimeError(
-                "this trial has several objective values; use `values` instead of `value`."
-            )
-        return self.values[0]
-
-    @cached_property
-    def internal_params(self) -> dict[str, float]:
-        return {k: self.distributions[k].to_internal(v) for k, v in self.params.items()}
-
-    @property
-    def last_step(self) -> int | None:
-        return max(self.intermediate_values) if self.intermediate_values else None
-
-    @property
-    def duration(self) -> _dt.timedelta | None:
-        if self.datetime_start and self.datetime_complete:
-            return self.datetime_complete - self.datetime_start
-        return None
-
-    @property
-    def constraints(self) -> list[float] | None:
-        c = self.system_attrs.get(keys.CONSTRAINTS)
-        return list(c) if c is not None else None
-
-    def __repr__(self) -> str:
-        return (
-            f"FrozenTrial(number={self.number}, state={self.state!r}, values={self.values}, "
-            f"params={self.params})"
-        )
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, FrozenTrial):
-            return NotImplemented
-        return all(getattr(self, k) == getattr(other, k) for k in self.__slots__[:-1])
-
-    __hash__ = None  # type: ignore[assignment]
-
-
 def _float_check(name: str, low: Any, high: Any) -> None:
     for k, v in (("low", low), ("high", high)):
         if isinstance(v, bool) or not isinstance(v, (int, float)):
@@ -158,6 +65,8 @@ class BaseTrial(abc.ABC):
     """What an objective may call on a trial (Optuna's ``BaseTrial``): the ``suggest_*``
     methods, ``report`` / ``should_prune`` and attributes. :class:`Trial` and
     :class:`FixedTrial` implement it, so an objective typed ``trial: BaseTrial`` takes both."""
+
+    __slots__ = ()
 
     @abc.abstractmethod
     def suggest_float(
@@ -175,6 +84,15 @@ class BaseTrial(abc.ABC):
     ) -> CategoricalChoiceType: ...
 
     @abc.abstractmethod
+    def suggest_uniform(self, name: str, low: float, high: float) -> float: ...
+
+    @abc.abstractmethod
+    def suggest_loguniform(self, name: str, low: float, high: float) -> float: ...
+
+    @abc.abstractmethod
+    def suggest_discrete_uniform(self, name: str, low: float, high: float, q: float) -> float: ...
+
+    @abc.abstractmethod
     def report(self, value: float, step: int) -> None: ...
 
     @abc.abstractmethod
@@ -189,6 +107,8 @@ class BaseTrial(abc.ABC):
 
 class _SuggestMixin(BaseTrial):
     """The ``suggest_*`` convenience methods shared by :class:`Trial` and :class:`FixedTrial`."""
+
+    __slots__ = ()
 
     def _suggest(self, name: str, dist: BaseDistribution) -> Any:  # pragma: no cover
         raise NotImplementedError
@@ -242,6 +162,147 @@ class _SuggestMixin(BaseTrial):
 
     def suggest_discrete_uniform(self, name: str, low: float, high: float, q: float) -> float:
         return self.suggest_float(name, low, high, step=q)
+
+
+class FrozenTrial(_SuggestMixin):
+    """A read-only snapshot of a trial, as stored.
+
+    ``params`` are external values (what the objective saw); ``internal_params`` are the
+    floats that samplers model (choice index for categoricals).
+    ``intermediate_values`` maps step -> value (a float, or a list for several objectives).
+
+    Its ``suggest_*`` methods return the stored values (Optuna's behaviour), so
+    ``objective(study.best_trial)`` re-runs the objective on the best parameters. The
+    constructor takes Optuna's arguments (``value`` or ``values=``); a sequence as the
+    third argument is read as ``values``.
+    """
+
+    __slots__ = (
+        "number",
+        "state",
+        "values",
+        "datetime_start",
+        "datetime_complete",
+        "params",
+        "distributions",
+        "user_attrs",
+        "system_attrs",
+        "intermediate_values",
+        "trial_id",
+        "__dict__",
+    )
+
+    def __init__(
+        self,
+        number: int,
+        state: TrialState,
+        value: float | Sequence[float] | None = None,
+        datetime_start: _dt.datetime | None = None,
+        datetime_complete: _dt.datetime | None = None,
+        params: dict[str, Any] | None = None,
+        distributions: dict[str, BaseDistribution] | None = None,
+        user_attrs: dict[str, Any] | None = None,
+        system_attrs: dict[str, Any] | None = None,
+        intermediate_values: dict[int, Any] | None = None,
+        trial_id: int = -1,
+        *,
+        values: Sequence[float] | None = None,
+    ):
+        if value is not None and values is not None:
+            raise ValueError("FrozenTrial: give value or values, not both.")
+        if value is not None:
+            values = list(value) if isinstance(value, Sequence) else [value]  # type: ignore[list-item]
+        params = params if params is not None else {}
+        distributions = distributions if distributions is not None else {}
+        user_attrs = user_attrs if user_attrs is not None else {}
+        system_attrs = system_attrs if system_attrs is not None else {}
+        intermediate_values = intermediate_values if intermediate_values is not None else {}
+        self.number = number
+        self.state = state
+        self.values = list(values) if values is not None else None
+        self.datetime_start = datetime_start
+        self.datetime_complete = datetime_complete
+        self.params = params
+        self.distributions = distributions
+        self.user_attrs = user_attrs
+        self.system_attrs = system_attrs
+        self.intermediate_values = intermediate_values
+        self.trial_id = trial_id
+
+    @property
+    def value(self) -> float | None:
+        """The objective value of a single-objective trial (None if not complete)."""
+        if self.values is None:
+            return None
+        if len(self.values) != 1:
+            raise RuntimeError(
+                "this trial has several objective values; use `values` instead of `value`."
+            )
+        return self.values[0]
+
+    # --- Optuna's BaseTrial interface on a finished trial ---------------------------------
+    def _suggest(self, name: str, dist: BaseDistribution) -> Any:
+        if name not in self.params:
+            raise ValueError(
+                f"parameter {name!r} is not among this trial's params {sorted(self.params)}."
+            )
+        value = self.params[name]
+        if not dist.contains(dist.to_internal(value)):
+            raise ValueError(
+                f"parameter {name!r}: the stored value {value!r} is outside "
+                f"{dist.describe_range()}."  # type: ignore[attr-defined]
+            )
+        return value
+
+    def report(self, value: float, step: int) -> None:
+        """Does nothing: a finished trial is never pruned (Optuna's behaviour)."""
+
+    def should_prune(self) -> bool:
+        """False: a finished trial is never pruned."""
+        return False
+
+    def set_user_attr(self, key: str, value: Any) -> None:
+        self.user_attrs[key] = value
+
+    def set_system_attr(self, key: str, value: Any) -> None:
+        self.system_attrs[key] = value
+
+    def set_constraint(self, key: str, value: float) -> None:
+        names, vals = _named_constraints(self.system_attrs, key, value)
+        self.system_attrs[keys.CONSTRAINT_NAMES] = names
+        self.system_attrs[keys.CONSTRAINTS] = vals
+
+    @cached_property
+    def internal_params(self) -> dict[str, float]:
+        return {k: self.distributions[k].to_internal(v) for k, v in self.params.items()}
+
+    @property
+    def last_step(self) -> int | None:
+        return max(self.intermediate_values) if self.intermediate_values else None
+
+    @property
+    def duration(self) -> _dt.timedelta | None:
+        if self.datetime_start and self.datetime_complete:
+            return self.datetime_complete - self.datetime_start
+        return None
+
+    @property
+    def constraints(self) -> list[float] | None:
+        c = self.system_attrs.get(keys.CONSTRAINTS)
+        return list(c) if c is not None else None
+
+    def __repr__(self) -> str:
+        return (
+            f"FrozenTrial(number={self.number}, state={self.state!r}, values={self.values}, "
+            f"params={self.params})"
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, FrozenTrial):
+            return NotImplemented
+        return all(getattr(self, k) == getattr(other, k) for k in self.__slots__[:-1])
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 class Trial(_SuggestMixin):
@@ -426,6 +487,19 @@ class Trial(_SuggestMixin):
         return self._cached.datetime_start
 
     @property
+    def relative_params(self) -> dict[str, Any]:
+        """The values the sampler proposed jointly for this trial (sampled on first use)."""
+        if self._relative_params is None:
+            self._init_relative()
+        return dict(self._relative_params or {})
+
+    @property
+    def constraints(self) -> list[float] | None:
+        """The constraint values set so far (<= 0 satisfied), or None."""
+        c = self._system_attrs.get(keys.CONSTRAINTS)
+        return list(c) if c is not None else None
+
+    @property
     def trial_id(self) -> int:
         return self._trial_id
 
@@ -488,6 +562,13 @@ class FixedTrial(_SuggestMixin):
         self.system_attrs: dict[str, Any] = {}
         self.intermediate_values: dict[int, Any] = {}
         self.number = number
+        self.datetime_start: _dt.datetime | None = _dt.datetime.now()
+
+    @property
+    def constraints(self) -> list[float] | None:
+        """The constraint values set so far (<= 0 satisfied), or None."""
+        c = self.system_attrs.get(keys.CONSTRAINTS)
+        return list(c) if c is not None else None
 
     def _suggest(self, name: str, dist: BaseDistribution) -> Any:
         if name not in self._given:

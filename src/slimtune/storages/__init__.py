@@ -15,7 +15,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from slimtune.storage import BaseStorage, InMemoryStorage, RetryFailedTrialCallback, SQLStorage
+from slimtune.storage import (
+    BaseStorage,
+    InMemoryStorage,
+    RetryFailedTrialCallback,
+    SQLStorage,
+    get_storage,
+)
 from slimtune.storage.heartbeat import reap_stale_trials
 from slimtune.storages import journal
 from slimtune.storages.journal import (
@@ -41,6 +47,7 @@ __all__ = [
     "RetryFailedTrialCallback",
     "RetryHeartbeatStaleTrialCallback",
     "fail_stale_trials",
+    "get_storage",
     "journal",
 ]
 

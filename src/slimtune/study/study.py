@@ -364,6 +364,11 @@ class Study:
             self._storage.set_trial_intermediate_value(tid, step, v)
         self._storage.set_trial_state_values(tid, trial.state, trial.values)
 
+    def add_trials(self, trials: Iterable[FrozenTrial]) -> None:
+        """:meth:`add_trial` for each of ``trials`` (e.g. ``other_study.trials``)."""
+        for t in trials:
+            self.add_trial(t)
+
     def stop(self) -> None:
         """Stop ``optimize`` after the running trial(s)."""
         self._stop_flag = True
