@@ -52,16 +52,17 @@ class IntersectionSearchSpace:
         self.include_pruned = include_pruned
         self._space: dict[str, BaseDistribution] | None = None
         self._seen: set[int] = set()
-        self._study_id: int | None = None
+        self._study_key: tuple[int, int] | None = None
 
     def calculate(self, study: Study, use_cache: bool = False) -> dict[str, BaseDistribution]:
         """The intersection space of ``study``'s finished trials so far (``use_cache`` is
         accepted for Optuna compatibility; the incremental update is always exact)."""
-        if self._study_id is not None and self._study_id != study.study_id:
+        key = (id(study.storage), study.study_id)
+        if self._study_key is not None and self._study_key != key:
             raise ValueError(
                 "IntersectionSearchSpace is tied to the study it first saw; make one per study."
             )
-        self._study_id = study.study_id
+        self._study_key = key
         states = (TrialState.COMPLETE, TrialState.PRUNED) if self.include_pruned else (
             TrialState.COMPLETE,
         )

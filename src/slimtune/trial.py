@@ -240,6 +240,10 @@ class FrozenTrial(_SuggestMixin):
             )
         return self.values[0]
 
+    @value.setter
+    def value(self, v: float | None) -> None:
+        self.values = None if v is None else [v]
+
     # --- Optuna's BaseTrial interface on a finished trial ---------------------------------
     def _suggest(self, name: str, dist: BaseDistribution) -> Any:
         if name not in self.params:
