@@ -144,11 +144,15 @@ class Run:
 def first_error(stderr: str) -> str:
     """The exception line of the last traceback (what went wrong), else the last line."""
     lines = [ln for ln in stderr.strip().splitlines() if ln.strip()]
-    for ln in reversed(lines):
-        if re.match(r"^[\w.]*(Error|Exception|Interrupt|Exit|Warning)\b.*", ln) or re.match(
+    for i in range(len(lines) - 1, -1, -1):
+        ln = lines[i]
+        if re.match(r"^[\w.]*(Error|Exception|Interrupt|Exit)\b.*", ln) or re.match(
             r"^[\w.]+: ", ln
         ):
-            return ln.strip()[:200]
+            # A message that starts on the next line (``ModuleNotFoundError:`` + text).
+            rest = " ".join(x.strip() for x in lines[i + 1 : i + 3])
+            msg = ln.strip() if ln.strip()[-1:] != ":" else f"{ln.strip()} {rest}"
+            return msg[:200]
     return (lines[-1].strip() if lines else "")[:200]
 
 
