@@ -178,19 +178,27 @@ def run_one(example: Path, base: Path, lib: str, timeout: float) -> Run:
         }
         t0 = time.monotonic()
         run = Run()
+        p = subprocess.Popen(
+            [sys.executable, str(runner), str(script)],
+            cwd=work,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         try:
-            p = subprocess.run(
-                [sys.executable, str(runner), str(script)],
-                cwd=work,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=timeout,
-            )
+            _, err = p.communicate(timeout=timeout)
             run.status = "ok" if p.returncode == 0 else "fail"
             if p.returncode != 0:
-                run.error = first_error(p.stderr)
+                run.error = first_error(err)
         except subprocess.TimeoutExpired:
+            # SIGTERM first: the runner's exit handler records the best value so far.
+            p.terminate()
+            try:
+                p.communicate(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.communicate()
             run.status = "timeout"
             run.error = f"over {timeout:.0f} s"
         run.seconds = time.monotonic() - t0
