@@ -226,9 +226,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--libs", default="optuna,slimtune")
     ap.add_argument(
         "--exclude",
-        default="dashboard/,kubernetes/",
+        default="dashboard/,kubernetes/,comet/",
         help="comma-separated path prefixes not run: dashboard/ needs a person in the loop "
-        "(it waits forever), kubernetes/ the PostgreSQL pod of its cluster",
+        "(it waits forever), kubernetes/ the PostgreSQL pod of its cluster, comet/ the "
+        "comet_ml package (optuna_integration imports it lazily)",
     )
     ap.add_argument("--json", type=Path, help="write the results here")
     ap.add_argument("--markdown", action="store_true", help="print a markdown table")
