@@ -102,3 +102,15 @@ def test_median_error_evaluator_fixes_a_threshold_from_the_first_trials() -> Non
     # Prefixes of 2, 3, 4 trials (decreasing values: the last is always best) -> 10 each.
     assert ev.evaluate(_trials([4, 3, 2, 1]), "minimize") == 5.0
     assert ev.evaluate(_trials([4, 3, 2, 1, 9, 9]), "minimize") == 5.0  # fixed once set
+
+
+def test_optuna_s_submodule_paths_exist() -> None:
+    from slimtune.terminator.callback import TerminatorCallback
+    from slimtune.terminator.erroreval import report_cross_validation_scores
+    from slimtune.terminator.improvement.evaluator import RegretBoundEvaluator
+    from slimtune.terminator.median_erroreval import MedianErrorEvaluator
+
+    assert TerminatorCallback is T.TerminatorCallback
+    assert report_cross_validation_scores is T.report_cross_validation_scores
+    assert RegretBoundEvaluator is T.RegretBoundEvaluator
+    assert MedianErrorEvaluator is T.MedianErrorEvaluator
