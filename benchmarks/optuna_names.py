@@ -74,7 +74,6 @@ NOT_PROVIDED = {
     "optuna.storages.GrpcStorageProxy": "no gRPC proxy; share a study through PostgreSQL "
     "(`RDBStorage('postgresql://...')`)",
     "optuna.storages.run_grpc_proxy_server": "no gRPC proxy; share a study through PostgreSQL",
-    "optuna.version": "a module holding `__version__`; use `slimtune.__version__`",
     "optuna.integration.BoTorchSampler": "needs BoTorch; `slimtune.samplers.GPSampler` is "
     "the GP sampler",
     "optuna.integration.PyCmaSampler": "needs pycma; use `samplers.CmaEsSampler`",

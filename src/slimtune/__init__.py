@@ -26,6 +26,7 @@ from slimtune import (
     storages,
     study,
     trial,
+    version,
 )
 from slimtune.distributions import (
     CategoricalDistribution,
@@ -52,11 +53,10 @@ from slimtune.trial import (
     TrialState,
     create_trial,
 )
+from slimtune.version import __version__
 
 # The executor of optimize(n_jobs > 1) registers itself with the trial engine.
 from slimtune.parallel import local as _local  # noqa: E402,F401  isort: skip
-
-__version__ = "0.1.0"
 
 # Optuna's module names that pull in heavier code, imported on first access.
 _LAZY_MODULES = ("artifacts", "terminator")
@@ -68,6 +68,7 @@ def __getattr__(name: str) -> _Any:
     raise AttributeError(f"module 'slimtune' has no attribute {name!r}")
 
 __all__ = [
+    "__version__",
     "CategoricalDistribution",
     "FixedTrial",
     "FloatDistribution",
@@ -104,6 +105,7 @@ __all__ = [
     "study",
     "terminator",
     "trial",
+    "version",
 ]
 
 _logging.getLogger("slimtune").addHandler(_logging.NullHandler())
