@@ -9,11 +9,10 @@ The public API follows Optuna's names so that existing objectives run unchanged:
 
 from __future__ import annotations
 
-import logging as _logging
-
 from slimtune import (
     distributions,
     fidelity,
+    logging,
     multiobjective,
     presets,
     pruners,
@@ -68,6 +67,7 @@ __all__ = [
     "get_all_study_names",
     "get_all_study_summaries",
     "load_study",
+    "logging",
     "multiobjective",
     "presets",
     "pruners",
@@ -75,4 +75,5 @@ __all__ = [
     "storage",
 ]
 
-_logging.getLogger("slimtune").addHandler(_logging.NullHandler())
+# As in Optuna: one INFO line per finished trial on stderr unless told otherwise.
+logging.get_logger("slimtune")

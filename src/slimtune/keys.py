@@ -15,6 +15,7 @@ __all__ = [
     "RETRIED_FROM",
     "RETRY_COUNT",
     "FIDELITY_BUDGET",
+    "METRIC_NAMES",
     "BOHB_BUDGET",
     "GP_PROPOSAL",
     "EXECUTOR_TASK",
@@ -47,6 +48,8 @@ RUNG_PREFIX = "sh:rung@"
 # --- study system attributes ------------------------------------------------------------
 #: dict: the fidelity (budget) a study was run with, see :mod:`slimtune.fidelity`.
 FIDELITY_BUDGET = "fidelity:budget"
+#: list of str: the name of each objective, see ``Study.set_metric_names`` (Optuna's key).
+METRIC_NAMES = "study:metric_names"
 
 ALL_KEYS = (
     FIXED_PARAMS,
@@ -58,6 +61,7 @@ ALL_KEYS = (
     GP_PROPOSAL,
     EXECUTOR_TASK,
     FIDELITY_BUDGET,
+    METRIC_NAMES,
 )
 
 

@@ -70,12 +70,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _setup_logging() -> None:
-    log = logging.getLogger("slimtune.nas")
-    if not any(isinstance(h, logging.StreamHandler) for h in log.handlers):
-        h = logging.StreamHandler(sys.stderr)
-        h.setFormatter(logging.Formatter("%(message)s"))
-        log.addHandler(h)
-    log.setLevel(logging.INFO)
+    """The search's own lines (resuming, retraining) at INFO through slimtune's handler."""
+    from slimtune import logging as st_logging
+
+    st_logging.get_logger("slimtune")
+    logging.getLogger("slimtune.nas").setLevel(logging.INFO)
 
 
 def cmd_search(args: argparse.Namespace) -> int:
