@@ -31,6 +31,7 @@ import logging
 import math
 import numbers
 import time
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -42,6 +43,7 @@ from slimtune.integration.extras import require
 require("sklearn", "sklearn", "SlimSearchCV")
 
 from sklearn.base import BaseEstimator, clone, is_classifier  # noqa: E402
+from sklearn.exceptions import FitFailedWarning  # noqa: E402
 from sklearn.metrics import check_scoring  # noqa: E402
 from sklearn.model_selection import check_cv, cross_validate  # noqa: E402
 from sklearn.utils import check_random_state  # noqa: E402
@@ -174,16 +176,38 @@ class _CVObjective:
     def _cross_validate(
         self, estimator: Any, fit_params: dict[str, Any], splits: list[Any]
     ) -> dict[str, np.ndarray]:
-        out = cross_validate(
-            estimator,
-            self.X,
-            self.y,
-            cv=splits,
-            error_score=self.error_score,
-            params=fit_params,
-            return_train_score=self.return_train_score,
-            scoring=self.scorer,
-        )
+        try:
+            out = cross_validate(
+                estimator,
+                self.X,
+                self.y,
+                cv=splits,
+                error_score=self.error_score,
+                params=fit_params,
+                return_train_score=self.return_train_score,
+                scoring=self.scorer,
+            )
+        except ValueError as e:
+            # scikit-learn raises when every fit failed (error_score is numeric here, or
+            # the fit's own error would have been raised): score them all error_score, as
+            # Optuna does, and say why.
+            if "fits failed" not in str(e):
+                raise
+            lines = [ln for ln in str(e).strip().splitlines() if ln.strip()]
+            warnings.warn(
+                f"all {len(splits)} fits failed with {estimator!r}; their score is "
+                f"error_score={self.error_score!r}. The error: {lines[-1].strip()}",
+                FitFailedWarning,
+                stacklevel=2,
+            )
+            n = len(splits)
+            out = {
+                "fit_time": np.full(n, np.nan),
+                "score_time": np.full(n, np.nan),
+                "test_score": np.full(n, float(self.error_score)),
+            }
+            if self.return_train_score:
+                out["train_score"] = np.full(n, float(self.error_score))
         return {k: np.asarray(v, dtype=float) for k, v in out.items() if k != "estimator"}
 
     def _folds_with_pruning(
@@ -491,6 +515,16 @@ class SlimSearchCV(BaseEstimator):
         self.best_estimator_ = est
         logger.info("SlimSearchCV: refitted the best estimator in %.3f s", self.refit_time_)
 
+    def _best(self) -> Any:
+        """The refitted best estimator, or a clear error when there is none."""
+        self._check_is_fitted()
+        if not self.refit:
+            raise AttributeError(
+                "this SlimSearchCV was fitted with refit=False, so it has no best_estimator_; "
+                "fit with refit=True, or fit clone(estimator).set_params(**best_params_)."
+            )
+        return self.best_estimator_
+
     # --- results ---------------------------------------------------------------------
     @property
     def best_trial_(self) -> FrozenTrial:
@@ -550,8 +584,7 @@ class SlimSearchCV(BaseEstimator):
     @property
     def classes_(self) -> Any:
         """The class labels of the best estimator."""
-        self._check_is_fitted()
-        return self.best_estimator_.classes_
+        return self._best().classes_
 
     def set_user_attr(self, key: str, value: Any) -> None:
         """Set a user attribute of the study."""
@@ -565,50 +598,42 @@ class SlimSearchCV(BaseEstimator):
 
     def score(self, X: Any, y: Any = None) -> float:
         """The score of the best estimator on ``X``, ``y`` (``scorer_``)."""
-        self._check_is_fitted()
-        return float(self.scorer_(self.best_estimator_, X, y))
+        return float(self.scorer_(self._best(), X, y))
 
     @available_if(_on_best("predict"))
     def predict(self, X: Any, **kwargs: Any) -> Any:
         """``predict`` of the best estimator."""
-        self._check_is_fitted()
-        return self.best_estimator_.predict(X, **kwargs)
+        return self._best().predict(X, **kwargs)
 
     @available_if(_on_best("predict_proba"))
     def predict_proba(self, X: Any, **kwargs: Any) -> Any:
         """``predict_proba`` of the best estimator."""
-        self._check_is_fitted()
-        return self.best_estimator_.predict_proba(X, **kwargs)
+        return self._best().predict_proba(X, **kwargs)
 
     @available_if(_on_best("predict_log_proba"))
     def predict_log_proba(self, X: Any, **kwargs: Any) -> Any:
         """``predict_log_proba`` of the best estimator."""
-        self._check_is_fitted()
-        return self.best_estimator_.predict_log_proba(X, **kwargs)
+        return self._best().predict_log_proba(X, **kwargs)
 
     @available_if(_on_best("decision_function"))
     def decision_function(self, X: Any, **kwargs: Any) -> Any:
         """``decision_function`` of the best estimator."""
-        self._check_is_fitted()
-        return self.best_estimator_.decision_function(X, **kwargs)
+        return self._best().decision_function(X, **kwargs)
 
     @available_if(_on_best("transform"))
     def transform(self, X: Any, *args: Any, **kwargs: Any) -> Any:
         """``transform`` of the best estimator."""
-        self._check_is_fitted()
-        return self.best_estimator_.transform(X, *args, **kwargs)
+        return self._best().transform(X, *args, **kwargs)
 
     @available_if(_on_best("inverse_transform"))
     def inverse_transform(self, X: Any, *args: Any, **kwargs: Any) -> Any:
         """``inverse_transform`` of the best estimator."""
-        self._check_is_fitted()
-        return self.best_estimator_.inverse_transform(X, *args, **kwargs)
+        return self._best().inverse_transform(X, *args, **kwargs)
 
     @available_if(_on_best("score_samples"))
     def score_samples(self, X: Any) -> Any:
         """``score_samples`` of the best estimator."""
-        self._check_is_fitted()
-        return self.best_estimator_.score_samples(X)
+        return self._best().score_samples(X)
 
 
 OptunaSearchCV = SlimSearchCV  # Optuna's name
