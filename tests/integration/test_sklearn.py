@@ -26,7 +26,10 @@ from slimtune.distributions import (  # noqa: E402
 from slimtune.integration import OptunaSearchCV, SlimSearchCV  # noqa: E402
 
 X, Y = load_iris(return_X_y=True)
-TREE = {"max_depth": IntDistribution(1, 6), "criterion": CategoricalDistribution(["gini", "entropy"])}
+TREE = {
+    "max_depth": IntDistribution(1, 6),
+    "criterion": CategoricalDistribution(["gini", "entropy"]),
+}
 
 
 def _tree_search(**kw):
@@ -87,7 +90,7 @@ def test_it_is_a_scikit_learn_estimator():
     assert hasattr(SlimSearchCV(LogisticRegression(), {"C": FloatDistribution(0.1, 10)}),
                    "predict_proba")
     with pytest.raises(NotFittedError):
-        s.best_params_
+        _ = s.best_params_
 
 
 def test_optuna_distributions_and_a_given_study_are_accepted():
