@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -123,6 +124,15 @@ def test_the_command_checks_its_storage_and_exits_2(tmp_path, capsys):
     assert main(["dashboard", "--storage", "nosuchdb://x"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "sqlite:///study.db" in err
+    url = f"sqlite:///{tmp_path / 'p.db'}"
+    st.create_study(storage=url, study_name="p")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert main(["dashboard", "--storage", url, "--port", str(port)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "choose another --port" in err
 
 
 def test_the_command_names_the_extra_when_it_is_missing(tmp_path, capsys, monkeypatch):
