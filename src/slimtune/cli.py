@@ -319,6 +319,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="heartbeat interval in seconds (default 10; trials of dead workers fail after 3)",
     )
 
+    from slimtune.integration import dashboard as dashboard_cli  # `slimtune dashboard`
+
+    dashboard_cli.register(sub)
+
     try:
         from slimtune.nas import cli as nas_cli
     except ImportError as e:
