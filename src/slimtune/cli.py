@@ -41,9 +41,9 @@ from slimtune.cli_common import (
 )
 from slimtune.tables import (
     Column,
+    format_column,
     format_duration,
     format_number,
-    format_value,
     render,
     terminal_width,
 )
@@ -51,7 +51,7 @@ from slimtune.tables import (
 DEFAULT_STORAGE = "sqlite:///slimtune.db"
 ARROW = {"maximize": "\u2191", "minimize": "\u2193"}
 """How a table header shows a direction: ``accuracy \u2191`` (maximised), ``macs \u2193``."""
-HINT = "--all shows every column, --columns NAME,... picks them"
+HINT = "--all, or --columns NAME,..."
 
 
 def print_table(columns: Sequence[Column], title: str, args: argparse.Namespace) -> None:
@@ -189,7 +189,11 @@ def trial_columns(study: st.Study, records: Sequence[dict[str, Any]]) -> list[Co
     for k, header in zip(value_keys, objective_headers(names, study.directions)):
         cols.append(
             Column(
-                header, [format_value(r.get(k)) for r in records], priority=0.5, numeric=True, key=k
+                header,
+                format_column([r.get(k) for r in records]),
+                priority=0.5,
+                numeric=True,
+                key=k,
             )
         )
     if any(r.get("fail_reason") for r in records):
@@ -203,7 +207,7 @@ def trial_columns(study: st.Study, records: Sequence[dict[str, Any]]) -> list[Co
         )
     params = [k for k in seen if k.startswith("params_")]
     for i, k in enumerate(params):
-        cells = [format_value(r.get(k)) for r in records]
+        cells = format_column([r.get(k) for r in records])
         numeric = all(isinstance(r.get(k), (int, float)) or r.get(k) is None for r in records)
         cols.append(
             Column(
@@ -212,7 +216,7 @@ def trial_columns(study: st.Study, records: Sequence[dict[str, Any]]) -> list[Co
                 priority=2 + i / 1000,
                 numeric=numeric,
                 key=k,
-                min_width=10,
+                min_width=24,
             )
         )
     cols.append(
@@ -309,7 +313,7 @@ def cmd_best(args: argparse.Namespace) -> int:
         cols.append(
             Column(
                 header,
-                [format_value((t.values or [None] * 9)[i]) for t in trials],
+                format_column([t.values[i] if t.values else None for t in trials]),
                 priority=0,
                 numeric=True,
                 key=names[i],
@@ -326,10 +330,10 @@ def cmd_best(args: argparse.Namespace) -> int:
         cols.append(
             Column(
                 k,
-                [format_value(v) for v in vals],
+                format_column(vals),
                 priority=1 + j / 1000,
                 numeric=numeric,
-                min_width=10,
+                min_width=24,
             )
         )
     print_table(cols, f"{title} of {study.study_name}", args)

@@ -14,6 +14,12 @@ lines. The exact values stay in the JSON/CSV outputs; tables show what a person 
 '4.78M'
 >>> format_number(3.0e-05)
 '3e-05'
+>>> format_column([0.5, 0.98612, None])
+['0.5000', '0.9861', '']
+>>> format_column([0.1, 0.0])
+['0.1', '0.0']
+>>> format_column([5104, 45664, 167000])
+['5.1k', '45.7k', '167k']
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from typing import Any
 __all__ = [
     "Column",
     "fit_columns",
+    "format_column",
     "format_count",
     "format_duration",
     "format_number",
@@ -129,6 +136,36 @@ def format_value(v: Any) -> str:
     return str(v)
 
 
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def format_column(values: Sequence[Any], digits: int = 4) -> list[str]:
+    """Cells of one column, formatted alike so that they line up: integers exactly (or all
+    as ``45.7k`` when the column reaches 10000), floats of one magnitude with the same
+    decimals (``digits`` significant for the largest), values spanning decades each with
+    ``digits`` significant digits; anything else by :func:`format_value`."""
+    nums = [float(v) for v in values if _is_number(v) and math.isfinite(float(v))]
+    if not nums or any(not (_is_number(v) or v is None) for v in values):
+        return [format_value(v) for v in values]
+    top = max(abs(x) for x in nums)
+    integral = all(x == int(x) for x in nums)
+    if top >= 1e4:
+        return [format_count(v) if _is_number(v) else format_value(v) for v in values]
+    if integral:
+        return [format_number(v) for v in values]
+    nonzero = [abs(x) for x in nums if x != 0]
+    if top < 1e-3 or min(nonzero) < top / 100:
+        return [format_number(v, digits) for v in values]
+    decimals = max(0, digits - 1 - math.floor(math.log10(top)))
+    fixed = [_is_number(v) and math.isfinite(float(v)) for v in values]
+    while decimals > 1 and all(
+        f"{float(v):.{decimals}f}".endswith("0") for v, f in zip(values, fixed) if f
+    ):
+        decimals -= 1  # 0.1000, 0.0000 -> 0.1, 0.0: drop the zeros every cell has
+    return [f"{float(v):.{decimals}f}" if f else format_value(v) for v, f in zip(values, fixed)]
+
+
 @dataclass
 class Column:
     """One table column: ``header``, one string per row, and how to lay it out.
@@ -214,8 +251,8 @@ def render(
     shown, hidden, widths = fit_columns(columns, width, keep_all)
     caption = None
     if hidden:
-        names = ", ".join(c.key for c in hidden)
-        caption = f"{len(hidden)} more column(s): {names}" + (f" ({hint})" if hint else "")
+        names = ", ".join(c.header.split(" ")[0] for c in hidden)
+        caption = f"{len(hidden)} more column(s)" + (f" ({hint})" if hint else "") + f": {names}"
     table = Table(title=title, caption=caption, caption_justify="left")
     for c in shown:
         w = widths[c.key]
