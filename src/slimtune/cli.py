@@ -447,6 +447,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
         directions=args.direction or None,
     )
     finished: list[st.FrozenTrial] = []
+    bar = bool(args.progress_bar) and sys.stderr.isatty()  # off a terminal: the log lines
+    if bar and getattr(args, "verbosity", logging.INFO) == logging.INFO:
+        st.logging.set_verbosity(logging.WARNING)  # the bar or the per-trial lines, not both
     try:
         study.optimize(
             func,
@@ -454,11 +457,13 @@ def cmd_worker(args: argparse.Namespace) -> int:
             timeout=args.timeout,
             n_jobs=args.n_jobs,
             callbacks=[lambda _s, t: finished.append(t)],
-            show_progress_bar=bool(args.progress_bar),
+            show_progress_bar=bar,
         )
-    finally:
-        text, code = _worker_summary(study.study_name, finished)
-        print(text, file=sys.stderr if code else sys.stdout)
+    except KeyboardInterrupt:
+        print(_worker_summary(study.study_name, finished)[0], file=sys.stderr)
+        raise
+    text, code = _worker_summary(study.study_name, finished)
+    print(text, file=sys.stderr if code else sys.stdout)
     return code
 
 
@@ -660,11 +665,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.debug:
             raise
         what = str(e).splitlines()[0] if str(e) else ""
-        notes = [n for n in getattr(e, "__notes__", []) if n.startswith("slimtune:")]
-        line = f"error: {type(e).__name__}: {what}" + (
-            f" -- {notes[0][len('slimtune: ') :]}" if notes else ""
-        )
-        print(f"{line} (rerun with --debug for the traceback)", file=sys.stderr)
+        line = f"error: {type(e).__name__}: {what}"
+        if any(n.startswith("slimtune:") for n in getattr(e, "__notes__", [])):
+            line += (
+                "; the study stopped because its first trials all failed with this error "
+                "(the log above says more): fix the objective and rerun"
+            )
+        print(f"{line} (--debug shows the traceback)", file=sys.stderr)
         return 1
 
 
