@@ -640,7 +640,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     args.verbosity = _verbosity(args)
+    before = st.logging.get_verbosity(), logging.getLogger("slimtune.nas").level
     st.logging.set_verbosity(args.verbosity)
+    try:
+        return _run(args)
+    finally:  # main() may be called in-process (tests, notebooks): leave the levels as found
+        st.logging.set_verbosity(before[0])
+        logging.getLogger("slimtune.nas").setLevel(before[1])
+
+
+def _run(args: argparse.Namespace) -> int:
+    """``args.func(args)``, every error turned into its line and exit code."""
     try:
         return int(args.func(args) or 0)
     except UserError as e:

@@ -163,10 +163,13 @@ def _probe(url: str) -> None:
     import sqlalchemy as sa
 
     kw: dict[str, Any] = {}
+    target = url
+    if url.startswith("postgresql://"):  # the driver the storage uses (psycopg 3)
+        target = "postgresql+psycopg://" + url[len("postgresql://") :]
     if url.lower().startswith(("postgresql", "mysql", "mariadb")):
         kw["connect_args"] = {"connect_timeout": 10}
     try:
-        engine = sa.create_engine(url, **kw)
+        engine = sa.create_engine(target, **kw)
     except Exception as e:  # noqa: BLE001 - a missing driver, a malformed URL
         raise UserError(describe_storage_error(url, e)) from e
     try:
