@@ -142,7 +142,7 @@ def _is_number(v: Any) -> bool:
 
 def format_column(values: Sequence[Any], digits: int = 4) -> list[str]:
     """Cells of one column, formatted alike so that they line up: integers exactly (or all
-    as ``45.7k`` when the column reaches 10000), floats of one magnitude with the same
+    as ``45.7k`` when the column reaches 10000), floats within one decade with the same
     decimals (``digits`` significant for the largest), values spanning decades each with
     ``digits`` significant digits; anything else by :func:`format_value`."""
     nums = [float(v) for v in values if _is_number(v) and math.isfinite(float(v))]
@@ -155,7 +155,7 @@ def format_column(values: Sequence[Any], digits: int = 4) -> list[str]:
     if integral:
         return [format_number(v) for v in values]
     nonzero = [abs(x) for x in nums if x != 0]
-    if top < 1e-3 or min(nonzero) < top / 100:
+    if top < 1e-3 or min(nonzero) < top / 10:
         return [format_number(v, digits) for v in values]
     decimals = max(0, digits - 1 - math.floor(math.log10(top)))
     fixed = [_is_number(v) and math.isfinite(float(v)) for v in values]
