@@ -11,7 +11,11 @@ leaves an empty database file behind.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
+import sys
+import traceback
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -27,6 +31,7 @@ __all__ = [
     "positive_float",
     "positive_int",
     "redact",
+    "reports_user_errors",
 ]
 
 ACCEPTED_URLS = "sqlite:///path.db or postgresql://user@host/db"
@@ -37,6 +42,25 @@ _SQLITE_MAGIC = b"SQLite format 3\x00"
 
 class UserError(Exception):
     """A user mistake: the message is one line naming the problem and the fix (exit 2)."""
+
+
+def reports_user_errors(
+    cmd: Callable[[argparse.Namespace], int],
+) -> Callable[[argparse.Namespace], int]:
+    """Wrap a sub-command ``args -> exit code`` so that a :class:`UserError` prints its line
+    (after the traceback with ``args.debug``) and returns 2, also when called directly."""
+
+    @functools.wraps(cmd)
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return cmd(args)
+        except UserError as e:
+            if getattr(args, "debug", False):
+                traceback.print_exc()
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+
+    return run
 
 
 def redact(url: str) -> str:

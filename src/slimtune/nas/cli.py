@@ -21,6 +21,7 @@ from slimtune.cli_common import (
     open_storage,
     positive_float,
     positive_int,
+    reports_user_errors,
 )
 from slimtune.tables import terminal_width
 
@@ -149,6 +150,7 @@ def _check_data_path(cfg: Any, config: str) -> None:
         )
 
 
+@reports_user_errors
 def cmd_search(args: argparse.Namespace) -> int:
     """Run the search of ``args.config``; print the front and where the files went."""
     from rich.console import Console
@@ -191,6 +193,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
+@reports_user_errors
 def cmd_export(args: argparse.Namespace) -> int:
     """Export a spec + weights; print the files and the check of each export."""
     from slimtune.nas.export import export_model, load_model
