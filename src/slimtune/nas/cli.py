@@ -62,9 +62,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ep.add_argument("spec", nargs="?", help="model spec YAML (e.g. nas_out/model.yaml)")
     ep.add_argument("--storage", help="or export from a search study in this database")
     ep.add_argument("--study-name", dest="study_name", help="the study (default: the only one)")
-    ep.add_argument(
-        "--trial", type=nonnegative_int, help="trial number (default: the best score)"
-    )
+    ep.add_argument("--trial", type=nonnegative_int, help="trial number (default: the best score)")
     ep.add_argument(
         "--epochs", type=positive_int, help="retraining epochs when no weights are kept"
     )
