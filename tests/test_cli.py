@@ -247,3 +247,17 @@ def test_search_shows_the_bar_or_the_trial_lines_not_both():
     finally:
         st.logging.set_verbosity(before[0])
         logging.getLogger("slimtune.nas").setLevel(before[1])
+
+
+def test_empty_storage_and_study_say_so(tmp_path, capsys):
+    url = f"sqlite:///{tmp_path}/e.db"
+    assert main(["worker", "--storage", url, "--study", "e", "--objective", "x:y"]) == 2
+    capsys.readouterr()
+    st.create_study(storage=url, study_name="e")
+    assert main(["trials", "--storage", url]) == 0
+    assert capsys.readouterr().out.strip() == "study 'e' has no trials yet."
+    assert main(["best", "--storage", url]) == 1
+    assert "no complete (feasible) trial yet" in capsys.readouterr().err
+    st.delete_study("e", url)
+    assert main(["studies", "--storage", url]) == 0
+    assert capsys.readouterr().out.startswith("no studies in")

@@ -136,6 +136,10 @@ def cmd_studies(args: argparse.Namespace) -> int:
         )
         return 0
 
+    if not summaries:
+        print(f"no studies in {redact(_storage_url(args))} yet.")
+        return 0
+
     def best(s: Any) -> str:
         if s.best_values:
             return ", ".join(format_number(v) for v in s.best_values)
@@ -268,6 +272,9 @@ def cmd_trials(args: argparse.Namespace) -> int:
         for r in records:
             w.writerow(r)
         sys.stdout.write(buf.getvalue())
+    elif not records:
+        what = "no trials yet" if not study.trials else "no trials in the states asked for"
+        print(f"study {study.study_name!r} has {what}.")
     else:
         n = len(study.trials)
         shown = f"{len(records)} of {n}" if len(records) != n else str(n)

@@ -230,3 +230,13 @@ def test_export_mistakes(capsys, nas, db):
     assert_one_line(rc, err, "--storage")
     rc, _, err = run(capsys, "export", "--storage", db, "--study-name", "zzz")
     assert_one_line(rc, err, "no study named 'zzz'", "demo")
+
+
+def test_passwords_are_not_printed(capsys):
+    from slimtune.cli_common import redact
+
+    assert redact("postgresql://u:secret@h:5/db") == "postgresql://u:***@h:5/db"
+    assert redact("sqlite:///a.db") == "sqlite:///a.db"
+    pytest.importorskip("psycopg")
+    rc, _, err = run(capsys, "studies", "--storage", "postgresql://u:secret@127.0.0.1:1/x")
+    assert "secret" not in assert_one_line(rc, err, "u:***@127.0.0.1:1")
