@@ -240,3 +240,16 @@ def test_passwords_are_not_printed(capsys):
     pytest.importorskip("psycopg")
     rc, _, err = run(capsys, "studies", "--storage", "postgresql://u:secret@127.0.0.1:1/x")
     assert "secret" not in assert_one_line(rc, err, "u:***@127.0.0.1:1")
+
+
+def test_worker_direction_mismatch_and_report_out_dir(capsys, tmp_path, db):
+    (tmp_path / "o.py").write_text("def f(trial):\n    return trial.suggest_float('x', 0, 1)\n")
+    spec = f"{tmp_path / 'o.py'}:f"
+    rc, _, err = run(
+        capsys, "worker", "--storage", db, "--study", "demo", "--objective", spec,
+        "--direction", "maximize",
+    )  # fmt: skip
+    assert_one_line(rc, err, "already exists with directions minimize", "--study-name")
+    out = tmp_path / "no" / "dir" / "r.html"
+    rc, _, err = run(capsys, "report", "--storage", db, "--out", str(out))
+    assert_one_line(rc, err, "does not exist", "create it")
