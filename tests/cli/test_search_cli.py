@@ -1,5 +1,5 @@
 """`slimtune search` end to end through main(): the library's per-trial lines without the
-progress display's duplicates, -q, the table at the width, exit 0."""
+progress display's duplicates, the table at the width, exit 0 (-q: tests/test_cli.py)."""
 
 from __future__ import annotations
 
@@ -37,6 +37,3 @@ def test_search_logs_each_trial_once(tmp_path, capsys, monkeypatch):
     assert "trial 0 COMPLETE" not in err  # the progress display's own line is DEBUG now
     assert "Pareto front" in out and "…" not in out
     assert max(len(line) for line in out.splitlines()) <= 100
-    assert main(["-q", *argv, "--n-trials", "1"]) == 0  # resumes; warnings only
-    err = capsys.readouterr().err
-    assert "finished" not in err
