@@ -71,27 +71,29 @@ def write_csv(cands: Sequence[Candidate], path: Path) -> Path:
     return path
 
 
-def front_table(front: Sequence[Candidate], chosen: Candidate | None = None) -> Any:
-    """A rich table of the Pareto front (the chosen model marked)."""
-    from rich.table import Table
+def front_table(
+    front: Sequence[Candidate], chosen: Candidate | None = None, width: int | None = None
+) -> Any:
+    """A rich table of the Pareto front (the chosen model marked), laid out for ``width``
+    columns (default: the terminal's): MACs and parameters as ``45.7k`` (the exact counts
+    are in ``pareto.csv``), scores with the same decimals, no cell cut."""
+    from slimtune.tables import Column, format_column, format_count, render, terminal_width
 
-    t = Table(title="Pareto front")
-    for col in ("trial", "accuracy", "f1", "MACs", "params", "latency ms", "epochs", ""):
-        t.add_column(col, justify="right")
-    for c in front:
-        mark = "chosen" if chosen is not None and c.number == chosen.number else ""
-        lat = "" if c.latency_ms is None else f"{c.latency_ms:.2f}"
-        t.add_row(
-            str(c.number),
-            f"{c.accuracy:.4f}",
-            f"{c.f1:.4f}",
-            f"{c.macs:,}",
-            f"{c.params:,}",
-            lat,
-            str(c.epochs),
-            mark,
-        )
-    return t
+    lat = [c.latency_ms for c in front]
+    cols = [
+        Column("trial", [str(c.number) for c in front], priority=0, numeric=True),
+        Column("accuracy", format_column([c.accuracy for c in front]), priority=0, numeric=True),
+        Column("f1", format_column([c.f1 for c in front]), priority=1, numeric=True),
+        Column("MACs", [format_count(c.macs) for c in front], priority=0, numeric=True),
+        Column("params", [format_count(c.params) for c in front], priority=1, numeric=True),
+    ]
+    if any(v is not None for v in lat):
+        cols.append(Column("latency ms", format_column(lat), priority=0.5, numeric=True))
+    cols.append(Column("epochs", [str(c.epochs) for c in front], priority=2, numeric=True))
+    marks = ["chosen" if chosen is not None and c.number == chosen.number else "" for c in front]
+    cols.append(Column("", marks, priority=0, min_width=6, key="chosen"))
+    table, _ = render(cols, width or terminal_width(), title="Pareto front")
+    return table
 
 
 def plot_front(
@@ -174,7 +176,7 @@ def export_chosen(
 def print_summary(res: SearchResult, console: Any) -> None:
     """The front table and a few lines on the search and the chosen model (``rich``
     console); what ``slimtune search`` prints."""
-    console.print(front_table(res.front, res.chosen))
+    console.print(front_table(res.front, res.chosen, width=getattr(console, "width", None)))
     if res.chosen is not None and res.chosen.retrained:
         console.print("(front at search fidelity; the chosen model was retrained, see below)")
     n = len(res.study.trials)
@@ -227,7 +229,7 @@ class SearchProgress:
         if self._p is not None:
             self._p.advance(info)
         else:
-            logger.info(
+            logger.debug(  # the library logs each finished trial at INFO already
                 "trial %d %s macs=%s %s",
                 frozen.number,
                 frozen.state.name,
