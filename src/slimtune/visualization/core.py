@@ -68,8 +68,10 @@ def feasible(
     t: FrozenTrial,
     constraints_func: Callable[[FrozenTrial], Sequence[float]] | None = None,
 ) -> bool:
-    cons = constraints_func(t) if constraints_func is not None else t.system_attrs.get(
-        keys.CONSTRAINTS
+    cons = (
+        constraints_func(t)
+        if constraints_func is not None
+        else t.system_attrs.get(keys.CONSTRAINTS)
     )
     return cons is None or all(float(c) <= 0.0 for c in cons)
 
@@ -85,8 +87,7 @@ def param_names(study: Study, params: list[str] | None, who: str) -> list[str]:
     missing = [p for p in params if p not in seen]
     if missing:
         raise ValueError(
-            f"{who}: parameter(s) {missing} are not in any complete trial; "
-            f"choose from {seen}."
+            f"{who}: parameter(s) {missing} are not in any complete trial; choose from {seen}."
         )
     return list(params)
 
@@ -108,9 +109,7 @@ def is_categorical(trials: Sequence[FrozenTrial], name: str) -> bool:
     """Categorical parameters, and those whose values are not all numbers, go on a
     category axis."""
     d = distribution_of(trials, name)
-    if isinstance(d, CategoricalDistribution):
-        return True
-    return False
+    return bool(isinstance(d, CategoricalDistribution))
 
 
 def categories(trials: Sequence[FrozenTrial], name: str) -> list[Any]:
@@ -166,12 +165,18 @@ def history(
             else:
                 best = np.minimum.accumulate(np.where(ok, vals, np.inf)) if len(vals) else vals
         many = len(studies) > 1
-        out.append(HistorySeries(
-            label=f"{name} of {s.study_name}" if many else name,
-            best_label=None if target is not None else (
-                f"Best Value of {s.study_name}" if many else "Best Value"),
-            numbers=nums, values=vals, feasible=ok, best=best,
-        ))
+        out.append(
+            HistorySeries(
+                label=f"{name} of {s.study_name}" if many else name,
+                best_label=None
+                if target is not None
+                else (f"Best Value of {s.study_name}" if many else "Best Value"),
+                numbers=nums,
+                values=vals,
+                feasible=ok,
+                best=best,
+            )
+        )
     if not error_bar or not out:
         return out, name
     # Mean and standard deviation over the studies, per trial number.
@@ -187,8 +192,11 @@ def history(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         agg = HistorySeries(
-            label=name, best_label=None if target is not None else "Best Value",
-            numbers=nums, values=np.nanmean(V, axis=0)[keep], feasible=np.ones(len(nums), bool),
+            label=name,
+            best_label=None if target is not None else "Best Value",
+            numbers=nums,
+            values=np.nanmean(V, axis=0)[keep],
+            feasible=np.ones(len(nums), bool),
             best=None if target is not None else np.nanmean(B, axis=0)[keep],
             values_std=np.nanstd(V, axis=0)[keep],
             best_std=None if target is not None else np.nanstd(B, axis=0)[keep],
@@ -224,15 +232,19 @@ def edf(
     for s in studies:
         check_target(s, target, "plot_edf")
     name = target_label(studies[0], target, target_name) if studies else target_name
-    per = [(s.study_name,
-            np.array([value_of(t, target) for t in finite_trials(complete(s), target)]))
-           for s in studies]
+    per = [
+        (s.study_name, np.array([value_of(t, target) for t in finite_trials(complete(s), target)]))
+        for s in studies
+    ]
     allv = np.concatenate([v for _, v in per]) if per else np.zeros(0)
     if allv.size == 0:
         return np.zeros(0), [], name
     x = np.linspace(allv.min(), allv.max(), 100)
-    curves = [(n, (v[None, :] <= x[:, None]).mean(axis=1) if v.size else np.zeros_like(x))
-              for n, v in per if v.size]
+    curves = [
+        (n, (v[None, :] <= x[:, None]).mean(axis=1) if v.size else np.zeros_like(x))
+        for n, v in per
+        if v.size
+    ]
     return x, curves, name
 
 
@@ -263,13 +275,21 @@ def timeline(study: Study, n_recent_trials: int | None) -> list[TimelineBar]:
         if t.datetime_start is None:
             continue
         end = t.datetime_complete or now
-        out.append(TimelineBar(t.number, t.state.name, t.datetime_start, end,
-                               t.state == TrialState.COMPLETE and not feasible(t)))
+        out.append(
+            TimelineBar(
+                t.number,
+                t.state.name,
+                t.datetime_start,
+                end,
+                t.state == TrialState.COMPLETE and not feasible(t),
+            )
+        )
     return out
 
 
-def hypervolume_history(study: Study, reference_point: Sequence[float]) -> tuple[np.ndarray,
-                                                                                 np.ndarray]:
+def hypervolume_history(
+    study: Study, reference_point: Sequence[float]
+) -> tuple[np.ndarray, np.ndarray]:
     if len(study.directions) < 2:
         raise ValueError(
             "plot_hypervolume_history: this study has one objective; hypervolume needs a "
@@ -320,8 +340,11 @@ def pareto(
     if len(study.directions) < 2:
         raise ValueError(f"{who}: this study has one objective; a Pareto front needs several.")
     trials = [t for t in complete(study) if all(math.isfinite(v) for v in t.values or [])]
-    n_axes = len(study.directions) if targets is None else (
-        len(targets(trials[0])) if trials else (len(target_names) if target_names else 2))
+    n_axes = (
+        len(study.directions)
+        if targets is None
+        else (len(targets(trials[0])) if trials else (len(target_names) if target_names else 2))
+    )
     if targets is None and n_axes > 3:
         raise ValueError(
             f"{who}: the study has {n_axes} objectives; pass targets= returning 2 or 3 of "
@@ -373,8 +396,12 @@ def axis_range(trials: Sequence[FrozenTrial], name: str) -> tuple[float, float]:
 
 
 def interpolate_grid(
-    x: np.ndarray, y: np.ndarray, z: np.ndarray, xr: tuple[float, float],
-    yr: tuple[float, float], n: int = 100,
+    x: np.ndarray,
+    y: np.ndarray,
+    z: np.ndarray,
+    xr: tuple[float, float],
+    yr: tuple[float, float],
+    n: int = 100,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """z on an n x n grid: linear inside the points' hull, the nearest point outside it."""
     gx = np.linspace(*xr, n)
@@ -442,15 +469,24 @@ def terminator_improvement(
         warnings.warn(
             f"{who}: the error is not comparable with BestValueStagnationEvaluator's "
             "improvement (a number of trials); plot_error=True shows it anyway.",
-            UserWarning, stacklevel=3,
+            UserWarning,
+            stacklevel=3,
         )
     trials = complete(study)
     direction = study.directions[0]
     nums = np.array([t.number for t in trials], dtype=int)
-    imp = np.array([float(improvement_evaluator.evaluate(trials[: i + 1], direction))
-                    for i in range(len(trials))])
+    imp = np.array(
+        [
+            float(improvement_evaluator.evaluate(trials[: i + 1], direction))
+            for i in range(len(trials))
+        ]
+    )
     err = None
     if plot_error:
-        err = np.array([float(error_evaluator.evaluate(trials[: i + 1], direction))
-                        for i in range(len(trials))])
+        err = np.array(
+            [
+                float(error_evaluator.evaluate(trials[: i + 1], direction))
+                for i in range(len(trials))
+            ]
+        )
     return nums, imp, err

@@ -26,7 +26,10 @@ TRIAL_COLORSCALE = "Blues"
 BEST_COLORSCALE = "Reds"
 INFEASIBLE_COLOR = "#cccccc"
 STATE_COLORS = {
-    "COMPLETE": "blue", "FAIL": "red", "PRUNED": "orange", "RUNNING": "green",
+    "COMPLETE": "blue",
+    "FAIL": "red",
+    "PRUNED": "orange",
+    "RUNNING": "green",
     "WAITING": "gray",
 }
 
@@ -35,9 +38,7 @@ def _go() -> Any:
     try:
         import plotly.graph_objects as go
     except ImportError as e:  # pragma: no cover - depends on the extra
-        raise ImportError(
-            "slimtune.visualization needs plotly: pip install 'slimtune[viz]'"
-        ) from e
+        raise ImportError("slimtune.visualization needs plotly: pip install 'slimtune[viz]'") from e
     return go
 
 
@@ -84,24 +85,49 @@ def plot_optimization_history(
     fig = go.Figure()
     for h in series:
         ok = h.feasible
-        err = None if h.values_std is None else {"type": "data", "array": h.values_std[ok],
-                                                   "visible": True}
-        fig.add_trace(go.Scatter(x=h.numbers[ok], y=h.values[ok], mode="markers",
-                                 name=h.label, error_y=err))
+        err = (
+            None
+            if h.values_std is None
+            else {"type": "data", "array": h.values_std[ok], "visible": True}
+        )
+        fig.add_trace(
+            go.Scatter(x=h.numbers[ok], y=h.values[ok], mode="markers", name=h.label, error_y=err)
+        )
         if h.best is not None:
             fig.add_trace(go.Scatter(x=h.numbers, y=h.best, mode="lines", name=h.best_label))
             if h.best_std is not None:
-                fig.add_trace(go.Scatter(x=h.numbers, y=h.best + h.best_std, mode="lines",
-                                         line={"color": "rgba(255,0,0,0.2)"},
-                                         showlegend=False))
-                fig.add_trace(go.Scatter(x=h.numbers, y=h.best - h.best_std, mode="none",
-                                         fill="tonexty", fillcolor="rgba(255,0,0,0.2)",
-                                         showlegend=False))
-        fig.add_trace(go.Scatter(x=h.numbers[~ok], y=h.values[~ok], mode="markers",
-                                 name="Infeasible Trial", marker={"color": INFEASIBLE_COLOR},
-                                 showlegend=False))
-    fig.update_layout(title="Optimization History Plot", xaxis={"title": "Trial"},
-                      yaxis={"title": name})
+                fig.add_trace(
+                    go.Scatter(
+                        x=h.numbers,
+                        y=h.best + h.best_std,
+                        mode="lines",
+                        line={"color": "rgba(255,0,0,0.2)"},
+                        showlegend=False,
+                    )
+                )
+                fig.add_trace(
+                    go.Scatter(
+                        x=h.numbers,
+                        y=h.best - h.best_std,
+                        mode="none",
+                        fill="tonexty",
+                        fillcolor="rgba(255,0,0,0.2)",
+                        showlegend=False,
+                    )
+                )
+        fig.add_trace(
+            go.Scatter(
+                x=h.numbers[~ok],
+                y=h.values[~ok],
+                mode="markers",
+                name="Infeasible Trial",
+                marker={"color": INFEASIBLE_COLOR},
+                showlegend=False,
+            )
+        )
+    fig.update_layout(
+        title="Optimization History Plot", xaxis={"title": "Trial"}, yaxis={"title": name}
+    )
     return fig
 
 
@@ -110,12 +136,21 @@ def plot_intermediate_values(study: Study) -> Any:
     go = _go()
     fig = go.Figure()
     for number, steps, values, ok in core.intermediate(study):
-        fig.add_trace(go.Scatter(
-            x=steps, y=values, mode="lines+markers", name=f"Trial{number}",
-            marker={"maxdisplayed": 10, **({} if ok else {"color": INFEASIBLE_COLOR})},
-        ))
-    fig.update_layout(title="Intermediate Values Plot", xaxis={"title": "Step"},
-                      yaxis={"title": "Intermediate Value"}, showlegend=False)
+        fig.add_trace(
+            go.Scatter(
+                x=steps,
+                y=values,
+                mode="lines+markers",
+                name=f"Trial{number}",
+                marker={"maxdisplayed": 10, **({} if ok else {"color": INFEASIBLE_COLOR})},
+            )
+        )
+    fig.update_layout(
+        title="Intermediate Values Plot",
+        xaxis={"title": "Step"},
+        yaxis={"title": "Intermediate Value"},
+        showlegend=False,
+    )
     return fig
 
 
@@ -132,8 +167,11 @@ def plot_edf(
     fig = go.Figure()
     for label, y in curves:
         fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=label))
-    fig.update_layout(title="Empirical Distribution Function Plot", xaxis={"title": name},
-                      yaxis={"title": "Cumulative Probability"})
+    fig.update_layout(
+        title="Empirical Distribution Function Plot",
+        xaxis={"title": name},
+        yaxis={"title": "Cumulative Probability"},
+    )
     return fig
 
 
@@ -149,8 +187,12 @@ def plot_slice(
     names = core.param_names(study, params, "plot_slice")
     name = core.target_label(study, target, target_name)
     trials = core.finite_trials(core.complete(study), target)
-    fig = _subplots(rows=1, cols=max(len(names), 1), shared_yaxes=True,
-                    horizontal_spacing=0.1 / max(len(names), 1))
+    fig = _subplots(
+        rows=1,
+        cols=max(len(names), 1),
+        shared_yaxes=True,
+        horizontal_spacing=0.1 / max(len(names), 1),
+    )
     go = _go()
     for i, p in enumerate(names, start=1):
         have = [t for t in trials if p in t.params]
@@ -159,26 +201,53 @@ def plot_slice(
         xs = [t.params[p] for t in ok]
         if core.is_categorical(trials, p):
             xs = [_cat(v) for v in xs]
-        fig.add_trace(go.Scatter(
-            x=xs, y=[core.value_of(t, target) for t in ok], mode="markers",
-            name="Feasible Trial", showlegend=False,
-            marker={"color": [t.number for t in ok], "colorscale": TRIAL_COLORSCALE,
-                    "showscale": i == 1, "colorbar": {"title": {"text": "Trial"}},
-                    "line": {"width": 0.5, "color": "Grey"}},
-        ), row=1, col=i)
+        fig.add_trace(
+            go.Scatter(
+                x=xs,
+                y=[core.value_of(t, target) for t in ok],
+                mode="markers",
+                name="Feasible Trial",
+                showlegend=False,
+                marker={
+                    "color": [t.number for t in ok],
+                    "colorscale": TRIAL_COLORSCALE,
+                    "showscale": i == 1,
+                    "colorbar": {"title": {"text": "Trial"}},
+                    "line": {"width": 0.5, "color": "Grey"},
+                },
+            ),
+            row=1,
+            col=i,
+        )
         if bad:
-            fig.add_trace(go.Scatter(
-                x=[t.params[p] for t in bad], y=[core.value_of(t, target) for t in bad],
-                mode="markers", name="Infeasible Trial", showlegend=False,
-                marker={"color": INFEASIBLE_COLOR}), row=1, col=i)
+            fig.add_trace(
+                go.Scatter(
+                    x=[t.params[p] for t in bad],
+                    y=[core.value_of(t, target) for t in bad],
+                    mode="markers",
+                    name="Infeasible Trial",
+                    showlegend=False,
+                    marker={"color": INFEASIBLE_COLOR},
+                ),
+                row=1,
+                col=i,
+            )
         fig.update_xaxes(title_text=p, row=1, col=i, **_axis_kw(trials, p))
     fig.update_yaxes(title_text=name, row=1, col=1)
     fig.update_layout(title="Slice Plot")
     return fig
 
 
-def _contour_traces(go: Any, trials: list[FrozenTrial], px: str, py: str, target: Target | None,
-                    name: str, reverse: bool, showscale: bool) -> list[Any]:
+def _contour_traces(
+    go: Any,
+    trials: list[FrozenTrial],
+    px: str,
+    py: str,
+    target: Target | None,
+    name: str,
+    reverse: bool,
+    showscale: bool,
+) -> list[Any]:
     have = [t for t in trials if px in t.params and py in t.params]
     ok = [t for t in have if core.feasible(t)]
     bad = [t for t in have if not core.feasible(t)]
@@ -187,28 +256,45 @@ def _contour_traces(go: Any, trials: list[FrozenTrial], px: str, py: str, target
         x = np.array([core.axis_value(trials, px, t) for t in ok])
         y = np.array([core.axis_value(trials, py, t) for t in ok])
         z = np.array([core.value_of(t, target) for t in ok])
-        gx, gy, Z = core.interpolate_grid(x, y, z, core.axis_range(trials, px),
-                                          core.axis_range(trials, py))
+        gx, gy, Z = core.interpolate_grid(
+            x, y, z, core.axis_range(trials, px), core.axis_range(trials, py)
+        )
         gx_plot = 10**gx if core.is_log(trials, px) else gx
         gy_plot = 10**gy if core.is_log(trials, py) else gy
-        out.append(go.Contour(
-            x=gx_plot, y=gy_plot, z=Z, colorscale=TRIAL_COLORSCALE, reversescale=reverse,
-            connectgaps=True, contours={"coloring": "heatmap"}, hoverinfo="none",
-            colorbar={"title": {"text": name}}, showscale=showscale,
-        ))
+        out.append(
+            go.Contour(
+                x=gx_plot,
+                y=gy_plot,
+                z=Z,
+                colorscale=TRIAL_COLORSCALE,
+                reversescale=reverse,
+                connectgaps=True,
+                contours={"coloring": "heatmap"},
+                hoverinfo="none",
+                colorbar={"title": {"text": name}},
+                showscale=showscale,
+            )
+        )
 
     def pos(t: FrozenTrial, p: str) -> Any:
         if core.is_categorical(trials, p):
             return core.axis_value(trials, p, t)
         return t.params[p]
 
-    for group, label, color in ((ok, "Feasible Trial", "black"),
-                                (bad, "Infeasible Trial", INFEASIBLE_COLOR)):
-        out.append(go.Scatter(
-            x=[pos(t, px) for t in group], y=[pos(t, py) for t in group], mode="markers",
-            name=label, showlegend=False,
-            marker={"color": color, "line": {"width": 2.0, "color": "Grey"}},
-        ))
+    for group, label, color in (
+        (ok, "Feasible Trial", "black"),
+        (bad, "Infeasible Trial", INFEASIBLE_COLOR),
+    ):
+        out.append(
+            go.Scatter(
+                x=[pos(t, px) for t in group],
+                y=[pos(t, py) for t in group],
+                mode="markers",
+                name=label,
+                showlegend=False,
+                marker={"color": color, "line": {"width": 2.0, "color": "Grey"}},
+            )
+        )
     return out
 
 
@@ -216,8 +302,11 @@ def _cat_axis(trials: list[FrozenTrial], p: str) -> dict[str, Any]:
     """Categorical parameters sit at their choice index, labelled by the choice."""
     if core.is_categorical(trials, p):
         cats = core.categories(trials, p)
-        return {"tickvals": list(range(len(cats))), "ticktext": [_cat(c) for c in cats],
-                "range": list(core.axis_range(trials, p))}
+        return {
+            "tickvals": list(range(len(cats))),
+            "ticktext": [_cat(c) for c in cats],
+            "range": list(core.axis_range(trials, p)),
+        }
     if core.is_log(trials, p):
         return {"type": "log", "range": list(core.axis_range(trials, p))}
     return {"range": list(core.axis_range(trials, p))}
@@ -246,8 +335,11 @@ def plot_contour(
     if len(names) == 2:
         px, py = names[1], names[0]  # Optuna's order: the later parameter on x
         fig = go.Figure(_contour_traces(go, trials, px, py, target, name, reverse, True))
-        fig.update_layout(title="Contour Plot", xaxis={"title": px, **_cat_axis(trials, px)},
-                          yaxis={"title": py, **_cat_axis(trials, py)})
+        fig.update_layout(
+            title="Contour Plot",
+            xaxis={"title": px, **_cat_axis(trials, px)},
+            yaxis={"title": py, **_cat_axis(trials, py)},
+        )
         return fig
     n = len(names)
     fig = _subplots(rows=n, cols=n)
@@ -260,10 +352,12 @@ def plot_contour(
                 for tr in _contour_traces(go, trials, px, py, target, name, reverse, first):
                     fig.add_trace(tr, row=r, col=c)
                 first = False
-            fig.update_xaxes(row=r, col=c, title_text=px if r == n else None,
-                             **_cat_axis(trials, px))
-            fig.update_yaxes(row=r, col=c, title_text=py if c == 1 else None,
-                             **_cat_axis(trials, py))
+            fig.update_xaxes(
+                row=r, col=c, title_text=px if r == n else None, **_cat_axis(trials, px)
+            )
+            fig.update_yaxes(
+                row=r, col=c, title_text=py if c == 1 else None, **_cat_axis(trials, py)
+            )
     fig.update_layout(title="Contour Plot")
     return fig
 
@@ -281,8 +375,11 @@ def plot_parallel_coordinate(
     core.check_target(study, target, "plot_parallel_coordinate")
     names = core.param_names(study, params, "plot_parallel_coordinate")
     name = core.target_label(study, target, target_name)
-    trials = [t for t in core.finite_trials(core.complete(study), target)
-              if all(p in t.params for p in names) and core.feasible(t)]
+    trials = [
+        t
+        for t in core.finite_trials(core.complete(study), target)
+        if all(p in t.params for p in names) and core.feasible(t)
+    ]
     vals = [core.value_of(t, target) for t in trials]
     dims: list[dict[str, Any]] = [{"label": name, "values": vals}]
     if vals:
@@ -296,17 +393,25 @@ def plot_parallel_coordinate(
         elif core.is_log(trials, p) and col:
             lo, hi = math.floor(min(col)), math.ceil(max(col))
             ticks = list(range(lo, hi + 1))
-            d.update(tickvals=ticks, ticktext=[f"1e{k}" for k in ticks],
-                     range=[min(col), max(col)])
+            d.update(tickvals=ticks, ticktext=[f"1e{k}" for k in ticks], range=[min(col), max(col)])
         elif col:
             d["range"] = [min(col), max(col)]
         dims.append(d)
     reverse = study.directions[0] == "minimize" if target is None else False
-    fig = go.Figure(go.Parcoords(
-        dimensions=dims, labelangle=30, labelside="bottom",
-        line={"color": vals, "colorscale": TRIAL_COLORSCALE, "reversescale": reverse,
-              "showscale": True, "colorbar": {"title": {"text": name}}},
-    ))
+    fig = go.Figure(
+        go.Parcoords(
+            dimensions=dims,
+            labelangle=30,
+            labelside="bottom",
+            line={
+                "color": vals,
+                "colorscale": TRIAL_COLORSCALE,
+                "reversescale": reverse,
+                "showscale": True,
+                "colorbar": {"title": {"text": name}},
+            },
+        )
+    )
     fig.update_layout(title="Parallel Coordinate Plot")
     return fig
 
@@ -323,30 +428,42 @@ def plot_param_importances(
     important parameter on top. Several objectives and no ``target``: one bar series per
     objective (by metric name)."""
     go = _go()
-    series = _importance_series(study, evaluator, params, target, target_name)
+    series = importance_series(study, evaluator, params, target, target_name)
     fig = go.Figure()
     for label, imp in series:
         items = list(reversed(list(imp.items())))
-        fig.add_trace(go.Bar(
-            x=[v for _, v in items], y=[k for k, _ in items], name=label, orientation="h",
-            text=[f"{v:.2f}" if v >= 0.01 else "<0.01" for _, v in items],
-            textposition="outside", cliponaxis=False,
-        ))
-    fig.update_layout(title="Hyperparameter Importances",
-                      xaxis={"title": "Hyperparameter Importance"},
-                      yaxis={"title": "Hyperparameter"},
-                      showlegend=len(series) > 1)
+        fig.add_trace(
+            go.Bar(
+                x=[v for _, v in items],
+                y=[k for k, _ in items],
+                name=label,
+                orientation="h",
+                text=[f"{v:.2f}" if v >= 0.01 else "<0.01" for _, v in items],
+                textposition="outside",
+                cliponaxis=False,
+            )
+        )
+    fig.update_layout(
+        title="Hyperparameter Importances",
+        xaxis={"title": "Hyperparameter Importance"},
+        yaxis={"title": "Hyperparameter"},
+        showlegend=len(series) > 1,
+    )
     return fig
 
 
-def _importance_series(
-    study: Study, evaluator: BaseImportanceEvaluator | None, params: list[str] | None,
-    target: Target | None, target_name: str,
+def importance_series(
+    study: Study,
+    evaluator: BaseImportanceEvaluator | None,
+    params: list[str] | None,
+    target: Target | None,
+    target_name: str,
 ) -> list[tuple[str, dict[str, float]]]:
     if target is not None or len(study.directions) == 1:
         label = core.target_label(study, target, target_name)
-        return [(label, get_param_importances(study, evaluator=evaluator, params=params,
-                                              target=target))]
+        return [
+            (label, get_param_importances(study, evaluator=evaluator, params=params, target=target))
+        ]
     out = []
     for i, (nm, d) in enumerate(zip(study.objective_names(), study.directions)):
         sign = -1.0 if d == "maximize" else 1.0  # lower is better for PED-ANOVA
@@ -382,24 +499,55 @@ def plot_pareto_front(
         kw = {"x": P[:, 0], "y": P[:, 1]}
         if three:
             kw["z"] = P[:, 2]
-        return Scatter(**kw, mode="markers", name=label, showlegend=False, marker=marker,
-                       text=[f"Trial {n}" for n, _ in points])
+        return Scatter(
+            **kw,
+            mode="markers",
+            name=label,
+            showlegend=False,
+            marker=marker,
+            text=[f"Trial {n}" for n, _ in points],
+        )
 
     fig = go.Figure()
     if data.infeasible:
         fig.add_trace(trace(data.infeasible, {"color": INFEASIBLE_COLOR}, "Infeasible Trial"))
-    fig.add_trace(trace(data.dominated, {
-        "color": [n for n, _ in data.dominated], "colorscale": TRIAL_COLORSCALE,
-        "colorbar": {"title": {"text": "Trial"}}, "showscale": bool(data.dominated),
-        "line": {"width": 0.5, "color": "Grey"}}, "Trial"))
-    fig.add_trace(trace(data.best, {
-        "color": [n for n, _ in data.best], "colorscale": BEST_COLORSCALE,
-        "colorbar": {"title": {"text": "Best Trial"}, "x": 1.1 if data.dominated else 1.0,
-                     "xpad": 40},
-        "line": {"width": 0.5, "color": "Grey"}}, "Best Trial"))
+    fig.add_trace(
+        trace(
+            data.dominated,
+            {
+                "color": [n for n, _ in data.dominated],
+                "colorscale": TRIAL_COLORSCALE,
+                "colorbar": {"title": {"text": "Trial"}},
+                "showscale": bool(data.dominated),
+                "line": {"width": 0.5, "color": "Grey"},
+            },
+            "Trial",
+        )
+    )
+    fig.add_trace(
+        trace(
+            data.best,
+            {
+                "color": [n for n, _ in data.best],
+                "colorscale": BEST_COLORSCALE,
+                "colorbar": {
+                    "title": {"text": "Best Trial"},
+                    "x": 1.1 if data.dominated else 1.0,
+                    "xpad": 40,
+                },
+                "line": {"width": 0.5, "color": "Grey"},
+            },
+            "Best Trial",
+        )
+    )
     if three:
-        fig.update_layout(scene={"xaxis_title": data.names[0], "yaxis_title": data.names[1],
-                                 "zaxis_title": data.names[2]})
+        fig.update_layout(
+            scene={
+                "xaxis_title": data.names[0],
+                "yaxis_title": data.names[1],
+                "zaxis_title": data.names[2],
+            }
+        )
     else:
         fig.update_layout(xaxis={"title": data.names[0]}, yaxis={"title": data.names[1]})
     fig.update_layout(title="Pareto-front Plot")
@@ -441,30 +589,46 @@ def plot_rank(
         have = [t for t in trials if px in t.params and (py is None or py in t.params)]
         y = [pos(t, py) for t in have] if py else [core.value_of(t, target) for t in have]
         marker: dict[str, Any] = {
-            "color": [qmap[t.number] for t in have], "colorscale": "RdYlBu",
-            "reversescale": True, "cmin": 0, "cmax": 1,
-            "line": {"width": 0.5, "color": "Grey"}, "showscale": showscale}
+            "color": [qmap[t.number] for t in have],
+            "colorscale": "RdYlBu",
+            "reversescale": True,
+            "cmin": 0,
+            "cmax": 1,
+            "line": {"width": 0.5, "color": "Grey"},
+            "showscale": showscale,
+        }
         if showscale and len(vals):
             qs = np.quantile(np.sort(vals_for_rank), [0, 0.25, 0.5, 0.75, 1.0])
             if study.directions[0] == "maximize" and target is None:
                 qs = -qs
             marker["colorbar"] = {
-                "thickness": 10, "tickvals": [0, 0.25, 0.5, 0.75, 1],
-                "ticktext": [f"{lab} ({v:.6g})" for lab, v in
-                             zip(["min.", "25%", "50%", "75%", "max."], qs)]}
-        return go.Scatter(x=[pos(t, px) for t in have], y=y, mode="markers",
-                          hovertext=[hover(t) for t in have], hoverinfo="text",
-                          showlegend=False, marker=marker)
+                "thickness": 10,
+                "tickvals": [0, 0.25, 0.5, 0.75, 1],
+                "ticktext": [
+                    f"{lab} ({v:.6g})" for lab, v in zip(["min.", "25%", "50%", "75%", "max."], qs)
+                ],
+            }
+        return go.Scatter(
+            x=[pos(t, px) for t in have],
+            y=y,
+            mode="markers",
+            hovertext=[hover(t) for t in have],
+            hoverinfo="text",
+            showlegend=False,
+            marker=marker,
+        )
 
     if len(names) == 1:
         fig = go.Figure(scatter(names[0], None, True))
-        fig.update_layout(xaxis={"title": names[0], **_axis_kw(trials, names[0])},
-                          yaxis={"title": name})
+        fig.update_layout(
+            xaxis={"title": names[0], **_axis_kw(trials, names[0])}, yaxis={"title": name}
+        )
     elif len(names) == 2:
         px, py = names
         fig = go.Figure(scatter(px, py, True))
-        fig.update_layout(xaxis={"title": px, **_axis_kw(trials, px)},
-                          yaxis={"title": py, **_axis_kw(trials, py)})
+        fig.update_layout(
+            xaxis={"title": px, **_axis_kw(trials, px)}, yaxis={"title": py, **_axis_kw(trials, py)}
+        )
     else:
         n = len(names)
         fig = _subplots(rows=n, cols=n)
@@ -473,10 +637,12 @@ def plot_rank(
             for c, px in enumerate(names, start=1):
                 fig.add_trace(scatter(px, py, first), row=r, col=c)
                 first = False
-                fig.update_xaxes(row=r, col=c, title_text=px if r == n else None,
-                                 **_axis_kw(trials, px))
-                fig.update_yaxes(row=r, col=c, title_text=py if c == 1 else None,
-                                 **_axis_kw(trials, py))
+                fig.update_xaxes(
+                    row=r, col=c, title_text=px if r == n else None, **_axis_kw(trials, px)
+                )
+                fig.update_yaxes(
+                    row=r, col=c, title_text=py if c == 1 else None, **_axis_kw(trials, py)
+                )
     fig.update_layout(title=f"Rank ({name})")
     return fig
 
@@ -492,15 +658,24 @@ def plot_timeline(study: Study, n_recent_trials: int | None = None) -> Any:
         groups.setdefault("INFEASIBLE" if b.infeasible else b.state, []).append(b)
     for state, bs in groups.items():
         color = INFEASIBLE_COLOR if state == "INFEASIBLE" else STATE_COLORS.get(state, "black")
-        fig.add_trace(go.Bar(
-            name=state, orientation="h", y=[b.number for b in bs],
-            x=[(b.end - b.start).total_seconds() * 1000 for b in bs],
-            base=[b.start.isoformat() for b in bs], marker={"color": color},
-            text=[f"{(b.end - b.start).total_seconds():.3g} s" for b in bs],
-            textposition="none",
-        ))
-    fig.update_layout(title="Timeline Plot", xaxis={"title": "Datetime", "type": "date"},
-                      yaxis={"title": "Trial"}, barmode="overlay")
+        fig.add_trace(
+            go.Bar(
+                name=state,
+                orientation="h",
+                y=[b.number for b in bs],
+                x=[(b.end - b.start).total_seconds() * 1000 for b in bs],
+                base=[b.start.isoformat() for b in bs],
+                marker={"color": color},
+                text=[f"{(b.end - b.start).total_seconds():.3g} s" for b in bs],
+                textposition="none",
+            )
+        )
+    fig.update_layout(
+        title="Timeline Plot",
+        xaxis={"title": "Datetime", "type": "date"},
+        yaxis={"title": "Trial"},
+        barmode="overlay",
+    )
     return fig
 
 
@@ -510,8 +685,9 @@ def plot_hypervolume_history(study: Study, reference_point: Sequence[float]) -> 
     go = _go()
     nums, hv = core.hypervolume_history(study, reference_point)
     fig = go.Figure(go.Scatter(x=nums, y=hv, mode="lines+markers", name="Hypervolume"))
-    fig.update_layout(title="Hypervolume History Plot", xaxis={"title": "Trial"},
-                      yaxis={"title": "Hypervolume"})
+    fig.update_layout(
+        title="Hypervolume History Plot", xaxis={"title": "Trial"}, yaxis={"title": "Hypervolume"}
+    )
     return fig
 
 
@@ -527,17 +703,37 @@ def plot_terminator_improvement(
     the points before ``min_n_trials`` are drawn faint."""
     go = _go()
     nums, imp, err = core.terminator_improvement(
-        study, plot_error, improvement_evaluator, error_evaluator, min_n_trials)
+        study, plot_error, improvement_evaluator, error_evaluator, min_n_trials
+    )
     fig = go.Figure()
     early = nums < min_n_trials
-    fig.add_trace(go.Scatter(x=nums[early], y=imp[early], mode="lines+markers",
-                             name="Terminator Improvement", opacity=0.25,
-                             marker={"color": "blue"}, showlegend=False))
-    fig.add_trace(go.Scatter(x=nums[~early], y=imp[~early], mode="lines+markers",
-                             name="Terminator Improvement", marker={"color": "blue"}))
+    fig.add_trace(
+        go.Scatter(
+            x=nums[early],
+            y=imp[early],
+            mode="lines+markers",
+            name="Terminator Improvement",
+            opacity=0.25,
+            marker={"color": "blue"},
+            showlegend=False,
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=nums[~early],
+            y=imp[~early],
+            mode="lines+markers",
+            name="Terminator Improvement",
+            marker={"color": "blue"},
+        )
+    )
     if err is not None:
-        fig.add_trace(go.Scatter(x=nums, y=err, mode="lines+markers", name="Error",
-                                 marker={"color": "red"}))
-    fig.update_layout(title="Terminator Improvement Plot", xaxis={"title": "Trial"},
-                      yaxis={"title": "Terminator Improvement"})
+        fig.add_trace(
+            go.Scatter(x=nums, y=err, mode="lines+markers", name="Error", marker={"color": "red"})
+        )
+    fig.update_layout(
+        title="Terminator Improvement Plot",
+        xaxis={"title": "Trial"},
+        yaxis={"title": "Terminator Improvement"},
+    )
     return fig
