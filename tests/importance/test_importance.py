@@ -271,3 +271,26 @@ def test_same_trials_same_importances_as_optuna():
     assert next(iter(ours)) == next(iter(theirs)) == "x"
     assert ours["x"] == pytest.approx(theirs["x"], abs=0.03)
     assert not math.isnan(sum(ours.values()))
+
+
+def test_fanova_equals_optunas_where_the_measures_agree():
+    """No log and no categorical parameter: the same forest (same seed, same data) and an
+    exact decomposition give Optuna's fANOVA numbers."""
+    optuna = pytest.importorskip("optuna")
+    from benchmarks.importance import to_optuna_study
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+
+    def f(trial):
+        x = [trial.suggest_float(f"x{i}", -1.0, 1.0) for i in range(3)]
+        n = trial.suggest_int("n", 0, 10)
+        return 8 * x[0] ** 2 + 3 * x[1] ** 2 + x[2] + 0.2 * abs(n - 4)
+
+    s = _study(f, n=60)
+    ours = FanovaImportanceEvaluator(seed=0, n_trees=16).evaluate(s)
+    theirs = optuna.importance.FanovaImportanceEvaluator(seed=0, n_trees=16).evaluate(
+        to_optuna_study(s)
+    )
+    assert list(ours) == list(theirs)
+    for k in ours:
+        assert ours[k] == pytest.approx(float(theirs[k]), rel=1e-9, abs=1e-12)
