@@ -185,11 +185,13 @@ def test_pareto_front_targets_names_and_3d(multi):
     assert three.layout.scene.zaxis.title.text == "Objective 2"
     with pytest.raises(ValueError, match="target_names"):
         vis.plot_pareto_front(multi, target_names=["only one"])
-    multi.set_metric_names(["err", "size"])
-    try:
-        assert vis.plot_pareto_front(multi).layout.xaxis.title.text == "err"
-    finally:
-        multi.set_system_attr("study:metric_names", None)
+    st.logging.set_verbosity(st.logging.WARNING)
+    named = st.create_study(directions=["minimize", "maximize"])
+    named.set_metric_names(["err", "size"])
+    named.optimize(lambda t: (t.suggest_float("x", 0, 1), t.suggest_float("y", 0, 1)), n_trials=6)
+    st.logging.set_verbosity(st.logging.INFO)
+    fig = vis.plot_pareto_front(named)
+    assert (fig.layout.xaxis.title.text, fig.layout.yaxis.title.text) == ("err", "size")
 
 
 def test_intermediate_values_and_edf_match_optuna(single, twin, optuna_mod):
@@ -269,6 +271,20 @@ def test_terminator_improvement_with_given_evaluators(single):
     if importlib.util.find_spec("slimtune.terminator") is None:
         with pytest.raises(ImportError, match="improvement_evaluator="):
             vis.plot_terminator_improvement(single)
+    with pytest.raises(ValueError, match="single-objective"):
+        vis.plot_terminator_improvement(
+            st.create_study(directions=["minimize"] * 2), improvement_evaluator=Gap()
+        )
+
+
+def test_terminator_improvement_default_evaluators():
+    pytest.importorskip("slimtune.terminator")
+    st.logging.set_verbosity(st.logging.WARNING)
+    s = st.create_study(sampler=st.samplers.RandomSampler(seed=0))
+    s.optimize(lambda t: t.suggest_float("x", -1, 1) ** 2, n_trials=4)
+    st.logging.set_verbosity(st.logging.INFO)
+    fig = vis.plot_terminator_improvement(s, min_n_trials=2)  # RegretBoundEvaluator
+    assert sum(len(t.y) for t in fig.data) == 4
 
 
 def test_several_objectives_need_a_target(multi):
