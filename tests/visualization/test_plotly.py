@@ -111,8 +111,37 @@ def test_contour_matches_optuna_layout(single, twin, optuna_mod):
     assert min(vals) - 1e-9 <= z.min() and z.max() <= max(vals) + 1e-9
     grid = vis.plot_contour(single, params=["x", "lr", "c"])
     assert sum(t.type == "contour" for t in grid.data) == 6  # every ordered pair
-    with pytest.raises(ValueError, match="at least 2 parameters"):
-        vis.plot_contour(single, params=["x"])
+
+
+def test_contour_of_one_parameter_is_empty_with_a_warning(single, caplog):
+    with caplog.at_level("WARNING", logger="slimtune"):
+        fig = vis.plot_contour(single, params=["x"])
+    assert len(fig.data) == 0 and fig.layout.title.text == "Contour Plot"
+    assert "at least 2 parameter" in caplog.text
+
+
+@pytest.mark.parametrize("backend", ["plotly", "matplotlib"])
+def test_every_figure_of_an_empty_study_draws(backend):
+    import matplotlib.pyplot as plt
+
+    mod = vis if backend == "plotly" else vis.matplotlib
+    empty = st.create_study()
+    two = st.create_study(directions=["minimize", "minimize"])
+    for f in (
+        mod.plot_optimization_history,
+        mod.plot_slice,
+        mod.plot_contour,
+        mod.plot_parallel_coordinate,
+        mod.plot_param_importances,
+        mod.plot_intermediate_values,
+        mod.plot_edf,
+        mod.plot_rank,
+        mod.plot_timeline,
+    ):
+        f(empty)
+    mod.plot_pareto_front(two)
+    mod.plot_hypervolume_history(two, [1.0, 1.0])
+    plt.close("all")
 
 
 def test_parallel_coordinate(single):

@@ -9,6 +9,7 @@ constraints (``constraints_func``, else the constraints it stored with
 
 from __future__ import annotations
 
+import logging
 import math
 import warnings
 from collections.abc import Callable, Sequence
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from slimtune.study import Study
 
 DEFAULT_TARGET_NAME = "Objective Value"
+logger = logging.getLogger("slimtune.visualization")
 Target = Callable[[FrozenTrial], float]
 
 
@@ -425,8 +427,16 @@ def interpolate_grid(
     return gx, gy, Z
 
 
-def pairs(params: list[str]) -> list[tuple[str, str]]:
-    return [(a, b) for a in params for b in params]
+def too_few_params(names: list[str], need: int, who: str) -> bool:
+    """Fewer parameters than the figure needs: log a warning (the figure comes back empty,
+    as in Optuna) and say so."""
+    if len(names) >= need:
+        return False
+    logger.warning(
+        f"{who}: needs at least {need} parameter(s) in complete trials, got {names}; "
+        "the figure is empty."
+    )
+    return True
 
 
 # --- terminator improvement --------------------------------------------------------------

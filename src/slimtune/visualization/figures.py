@@ -325,10 +325,8 @@ def plot_contour(
     go = _go()
     core.check_target(study, target, "plot_contour")
     names = core.param_names(study, params, "plot_contour")
-    if len(names) < 2:
-        raise ValueError(
-            f"plot_contour: needs at least 2 parameters, got {names}; pass params=[a, b]."
-        )
+    if core.too_few_params(names, 2, "plot_contour"):
+        return go.Figure(layout={"title": "Contour Plot"})
     name = core.target_label(study, target, target_name)
     trials = core.finite_trials(core.complete(study), target)
     reverse = study.directions[0] == "minimize" if target is None else False
@@ -567,6 +565,8 @@ def plot_rank(
     core.check_target(study, target, "plot_rank")
     names = core.param_names(study, params, "plot_rank")
     name = core.target_label(study, target, target_name)
+    if core.too_few_params(names, 1, "plot_rank"):
+        return go.Figure(layout={"title": f"Rank ({name})"})
     trials = core.finite_trials(core.complete(study), target)
     vals = np.array([core.value_of(t, target) for t in trials])
     if study.directions[0] == "maximize" and target is None:

@@ -267,10 +267,10 @@ def plot_contour(
     plt = _plt()
     core.check_target(study, target, "plot_contour")
     names = core.param_names(study, params, "plot_contour")
-    if len(names) < 2:
-        raise ValueError(
-            f"plot_contour: needs at least 2 parameters, got {names}; pass params=[a, b]."
-        )
+    if core.too_few_params(names, 2, "plot_contour"):
+        ax = _ax()
+        ax.set_title("Contour Plot")
+        return ax
     name = core.target_label(study, target, target_name)
     trials = core.finite_trials(core.complete(study), target)
     reverse = study.directions[0] == "minimize" if target is None else False
@@ -435,7 +435,8 @@ def plot_pareto_front(
     ax.set_ylabel(data.names[1])
     if three:
         ax.set_zlabel(data.names[2])
-    ax.legend(loc="best")
+    if data.best or data.dominated or data.infeasible:
+        ax.legend(loc="best")
     return ax
 
 
@@ -451,6 +452,10 @@ def plot_rank(
     core.check_target(study, target, "plot_rank")
     names = core.param_names(study, params, "plot_rank")
     name = core.target_label(study, target, target_name)
+    if core.too_few_params(names, 1, "plot_rank"):
+        ax = _ax()
+        ax.set_title(f"Rank ({name})")
+        return ax
     trials = core.finite_trials(core.complete(study), target)
     vals = np.array([core.value_of(t, target) for t in trials])
     sign = -1.0 if study.directions[0] == "maximize" and target is None else 1.0
