@@ -294,3 +294,15 @@ def test_fanova_equals_optunas_where_the_measures_agree():
     assert list(ours) == list(theirs)
     for k in ours:
         assert ours[k] == pytest.approx(float(theirs[k]), rel=1e-9, abs=1e-12)
+
+
+def test_a_failed_trial_does_not_shrink_the_forest_space():
+    def f(trial):
+        x = trial.suggest_float("x", -1, 1)
+        if trial.number == 5:
+            raise ValueError("boom")
+        return x * x + 0.1 * trial.suggest_float("y", -1, 1)
+
+    s = _study(f, n=30)
+    assert {t.state for t in s.trials} == {st.TrialState.COMPLETE, st.TrialState.FAIL}
+    assert set(FanovaImportanceEvaluator(seed=0, n_trees=8).evaluate(s)) == {"x", "y"}

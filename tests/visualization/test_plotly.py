@@ -173,7 +173,7 @@ def test_param_importances_match_optuna(single, twin, optuna_mod):
 
 def test_param_importances_of_several_objectives_one_series_each(multi):
     fig = vis.plot_param_importances(multi)
-    assert [t.name for t in fig.data] == ["values_0", "values_1"]
+    assert [t.name for t in fig.data] == ["Objective Value 0", "Objective Value 1"]  # Optuna's
     one = vis.plot_param_importances(multi, target=lambda t: t.values[0], target_name="first")
     assert [t.name for t in one.data] == ["first"]
 
@@ -270,6 +270,17 @@ def test_timeline_states_and_recent_trials():
     assert sum(len(t.y) for t in vis.plot_timeline(s, n_recent_trials=3).data) == 3
     with pytest.raises(ValueError, match="n_recent_trials"):
         vis.plot_timeline(s, n_recent_trials=0)
+    optuna = pytest.importorskip("optuna")
+    from benchmarks.importance import to_optuna_study
+
+    theirs = optuna.visualization.plot_timeline(to_optuna_study(s))
+    assert _axis_titles(fig) == _axis_titles(theirs)
+    assert fig.layout.xaxis.type == theirs.layout.xaxis.type == "date"
+    for ours_bar in fig.data:
+        their_bar = next(t for t in theirs.data if t.name == ours_bar.name)
+        assert ours_bar.orientation == their_bar.orientation == "h"
+        assert list(ours_bar.y) == list(their_bar.y)
+        np.testing.assert_allclose(ours_bar.x, their_bar.x, atol=1e-3)  # milliseconds
 
 
 def test_hypervolume_history_matches_optuna(multi, twin_multi, optuna_mod):

@@ -79,13 +79,13 @@ def intersection_distributions(trials: Sequence[FrozenTrial]) -> dict[str, BaseD
 def fixed_space_distributions(
     study: Study, params: list[str] | None
 ) -> dict[str, BaseDistribution]:
-    """The space a forest-based evaluator assesses: the intersection space of all trials
+    """The space a forest-based evaluator assesses: the intersection space of the complete trials
     when ``params`` is None; else ``params`` as they appear in the complete trials that have
     them all (which must agree on each distribution)."""
     check_params_arg(params)
     done = complete_trials(study)
     if params is None:
-        return intersection_distributions(study.get_trials(deepcopy=False))
+        return intersection_distributions(done)
     if not params:
         return {}
     having = [t for t in done if all(p in t.distributions for p in params)]

@@ -108,10 +108,8 @@ def is_log(trials: Sequence[FrozenTrial], name: str) -> bool:
 
 
 def is_categorical(trials: Sequence[FrozenTrial], name: str) -> bool:
-    """Categorical parameters, and those whose values are not all numbers, go on a
-    category axis."""
-    d = distribution_of(trials, name)
-    return bool(isinstance(d, CategoricalDistribution))
+    """Categorical parameters go on a category axis (at their choice index)."""
+    return isinstance(distribution_of(trials, name), CategoricalDistribution)
 
 
 def categories(trials: Sequence[FrozenTrial], name: str) -> list[Any]:

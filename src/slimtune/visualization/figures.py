@@ -222,7 +222,10 @@ def plot_slice(
         if bad:
             fig.add_trace(
                 go.Scatter(
-                    x=[t.params[p] for t in bad],
+                    x=[
+                        _cat(t.params[p]) if core.is_categorical(trials, p) else t.params[p]
+                        for t in bad
+                    ],
                     y=[core.value_of(t, target) for t in bad],
                     mode="markers",
                     name="Infeasible Trial",
@@ -463,7 +466,9 @@ def importance_series(
             (label, get_param_importances(study, evaluator=evaluator, params=params, target=target))
         ]
     out = []
-    for i, (nm, d) in enumerate(zip(study.objective_names(), study.directions)):
+    # Optuna's labels: the metric names, else "<target_name> <i>".
+    labels = study.metric_names or [f"{target_name} {i}" for i in range(len(study.directions))]
+    for i, (nm, d) in enumerate(zip(labels, study.directions)):
         sign = -1.0 if d == "maximize" else 1.0  # lower is better for PED-ANOVA
 
         def tgt(t: FrozenTrial, i: int = i, sign: float = sign) -> float:
