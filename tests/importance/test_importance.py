@@ -127,7 +127,7 @@ def test_a_categorical_domain_is_its_choices():
 @pytest.mark.parametrize(
     "evaluator",
     [
-        FanovaImportanceEvaluator(seed=0),
+        FanovaImportanceEvaluator(seed=0, n_trees=16),
         MeanDecreaseImpurityImportanceEvaluator(seed=0),
         PedAnovaImportanceEvaluator(),
     ],
@@ -262,9 +262,9 @@ def test_same_trials_same_importances_as_optuna():
         )
         for k in ours:
             assert ours[k] == pytest.approx(theirs[k], abs=1e-9)
-        ours = get_param_importances(s, evaluator=FanovaImportanceEvaluator(seed=1))
+        ours = get_param_importances(s, evaluator=FanovaImportanceEvaluator(seed=1, n_trees=16))
         theirs = optuna.importance.get_param_importances(
-            twin, evaluator=optuna.importance.FanovaImportanceEvaluator(seed=1)
+            twin, evaluator=optuna.importance.FanovaImportanceEvaluator(seed=1, n_trees=16)
         )
     # fANOVA measures the log parameter in log space and a categorical on its choices,
     # so values differ a little; the ranking of the dominant parameter and the bulk agree.

@@ -115,9 +115,6 @@ def test_grids_return_arrays_of_axes(single, multi):
     assert [a.get_xlabel() for a in axes] == ["c", "lr", "n", "x"]
     assert axes[1].get_xscale() == "log"
     plt.close(axes[0].figure)
-    grid = vm.plot_contour(single, params=["x", "lr", "c"])
-    assert grid.shape == (3, 3)
-    plt.close(grid[0, 0].figure)
     grid = vm.plot_rank(single, params=["x", "lr", "c"])
     assert grid.shape == (3, 3)
     plt.close(grid[0, 0].figure)
