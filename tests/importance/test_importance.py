@@ -306,3 +306,29 @@ def test_a_failed_trial_does_not_shrink_the_forest_space():
     s = _study(f, n=30)
     assert {t.state for t in s.trials} == {st.TrialState.COMPLETE, st.TrialState.FAIL}
     assert set(FanovaImportanceEvaluator(seed=0, n_trees=8).evaluate(s)) == {"x", "y"}
+
+
+def test_ped_anova_on_several_objectives_equals_optunas():
+    """No target: the top trials by non-domination rank, the last rank cut by greedy
+    hypervolume subset selection, as Optuna picks them."""
+    optuna = pytest.importorskip("optuna")
+    from benchmarks.importance import to_optuna_study
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    _quiet()
+    s = st.create_study(
+        directions=["minimize", "maximize"], sampler=st.samplers.RandomSampler(seed=1)
+    )
+    s.optimize(
+        lambda t: (
+            t.suggest_float("x", 0, 1) + 0.2 * t.suggest_float("z", 0, 1),
+            t.suggest_float("y", 0, 1) * t.params["x"],
+        ),
+        n_trials=80,
+    )
+    ours = get_param_importances(s, normalize=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = optuna.importance.get_param_importances(to_optuna_study(s), normalize=False)
+    for k in ours:
+        assert ours[k] == pytest.approx(float(theirs[k]), rel=1e-9, abs=1e-15)

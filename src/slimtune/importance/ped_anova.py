@@ -34,7 +34,7 @@ from slimtune.importance.base import (
     complete_trials,
     sort_by_importance,
 )
-from slimtune.multiobjective import hypervolume_contributions, non_dominated_sort, to_losses
+from slimtune.multiobjective import hypervolume, non_dominated_sort, to_losses
 from slimtune.trial import FrozenTrial
 
 if TYPE_CHECKING:
@@ -121,11 +121,31 @@ def pearson_divergence(
     return float(p_reg @ (p_top / p_reg - 1.0) ** 2)
 
 
+def greedy_hssp(L: np.ndarray, k: int) -> np.ndarray:
+    """Indices of ``k`` rows of the front ``L`` (losses) picked greedily, each adding the
+    most hypervolume to those picked before (the hypervolume subset selection that
+    multi-objective TPE uses). The reference point is the front's worst point moved 10 %
+    outwards (a zero coordinate nudged off zero)."""
+    worst = L.max(axis=0)
+    ref = np.maximum(1.1 * worst, 0.9 * worst)
+    ref[ref == 0] = 1e-12
+    chosen: list[int] = []
+    left = list(range(len(L)))
+    base = 0.0
+    for _ in range(min(k, len(L))):
+        gains = [hypervolume(L[chosen + [i]], ref) - base for i in left]
+        j = int(np.argmax(gains))
+        base += gains[j]
+        chosen.append(left.pop(j))
+    return np.array(chosen, dtype=int)
+
+
 def top_trials(
     study: Study, trials: list[FrozenTrial], quantile: float, target: Target | None
 ) -> list[FrozenTrial]:
     """The best ``quantile`` of ``trials`` (ties at the cut all kept). Several objectives
-    and no target: by non-domination rank, the last rank cut by hypervolume contribution."""
+    and no target: by non-domination rank, the last rank cut by greedy hypervolume subset
+    selection."""
     if quantile >= 1.0:
         return list(trials)
     n_keep = max(1, int(math.ceil(quantile * len(trials))))
@@ -141,10 +161,7 @@ def top_trials(
             if len(members) <= room:
                 keep[members] = True
                 continue
-            pts = L[members]
-            ref = L.max(axis=0) + 1.0 + 0.1 * np.abs(L.max(axis=0))
-            contrib = hypervolume_contributions(pts, ref)
-            keep[members[np.argsort(-contrib, kind="stable")[:room]]] = True
+            keep[members[greedy_hssp(L[members], room)]] = True
         return [t for t, k in zip(trials, keep) if k]
     if target is not None:
         loss = np.array([float(target(t)) for t in trials])
