@@ -332,3 +332,36 @@ def test_ped_anova_on_several_objectives_equals_optunas():
         theirs = optuna.importance.get_param_importances(to_optuna_study(s), normalize=False)
     for k in ours:
         assert ours[k] == pytest.approx(float(theirs[k]), rel=1e-9, abs=1e-15)
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [{}, {"target_quantile": 0.2, "region_quantile": 0.6}, {"evaluate_on_local": False}],
+    ids=["default", "region", "global"],
+)
+def test_ped_anova_with_conditional_parameters_equals_optunas(kw):
+    optuna = pytest.importorskip("optuna")
+    from benchmarks.importance import to_optuna_study
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+
+    def cond(trial):
+        kind = trial.suggest_categorical("kind", ["a", "b", "c"])
+        if kind == "a":
+            return 0.5 + 4 * (trial.suggest_float("gain", 0.0, 1.0) - 0.2) ** 2
+        if kind == "b":
+            return 1.0 + 0.1 * trial.suggest_int("depth", 1, 4)
+        return 1.2 + trial.suggest_float("w", 1e-3, 1, log=True)
+
+    s = _study(cond, n=120, directions=["maximize"])
+    ours = get_param_importances(s, evaluator=PedAnovaImportanceEvaluator(**kw), normalize=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = optuna.importance.get_param_importances(
+            to_optuna_study(s),
+            evaluator=optuna.importance.PedAnovaImportanceEvaluator(**kw),
+            normalize=False,
+        )
+    assert set(ours) == set(theirs) == {"kind", "gain", "depth", "w"}
+    for k in ours:
+        assert ours[k] == pytest.approx(float(theirs[k]), rel=1e-9, abs=1e-15)
