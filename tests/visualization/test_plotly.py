@@ -365,3 +365,20 @@ def test_figures_open_offline(single, multi, tmp_path):
         rest = html.replace('dflt:"https://cdn.plot.ly/un/"', "")
         assert "cdn.plot.ly" not in rest
         assert len(html) > 1_000_000  # plotly.js is in the page itself
+
+
+def test_best_value_of_a_maximised_study_matches_optuna(optuna_mod):
+    from benchmarks.importance import to_optuna_study
+
+    st.logging.set_verbosity(st.logging.WARNING)
+    s = st.create_study(direction="maximize", sampler=st.samplers.RandomSampler(seed=2))
+    s.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=15)
+    st.logging.set_verbosity(st.logging.INFO)
+    ours = next(t for t in vis.plot_optimization_history(s).data if t.name == "Best Value")
+    theirs = next(
+        t
+        for t in optuna_mod.visualization.plot_optimization_history(to_optuna_study(s)).data
+        if t.name == "Best Value"
+    )
+    np.testing.assert_allclose(ours.y, theirs.y)
+    assert np.all(np.diff(ours.y) >= 0)
