@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import warnings
 from typing import TYPE_CHECKING
 
 from slimtune.importance.base import BaseImportanceEvaluator, Target
@@ -55,8 +54,7 @@ def get_param_importances(
             f"evaluator must be a slimtune.importance evaluator (a BaseImportanceEvaluator), "
             f"got {type(evaluator).__name__}."
         )
-    with warnings.catch_warnings():
-        res = evaluator.evaluate(study, params=params, target=target)
+    res = evaluator.evaluate(study, params=params, target=target)
     if not normalize:
         return res
     s = sum(res.values())
