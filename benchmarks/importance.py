@@ -158,7 +158,17 @@ def run(seeds: int, n_trials: int) -> list[dict[str, Any]]:
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
+    before = st.logging.get_verbosity()
     st.logging.set_verbosity(st.logging.WARNING)
+    try:
+        return _run(seeds, n_trials)
+    finally:
+        st.logging.set_verbosity(before)
+
+
+def _run(seeds: int, n_trials: int) -> list[dict[str, Any]]:
+    import optuna
+
     rows = []
     for prob in PROBLEMS:
         acc: dict[str, dict[str, list[float]]] = {}
