@@ -80,9 +80,10 @@ logging.get_logger("slimtune")
 
 
 def __getattr__(name: str) -> object:
-    # ``slimtune.integration`` (Optuna's ``optuna.integration``) without importing it first;
+    # ``slimtune.integration`` / ``visualization`` / ``importance`` (Optuna's modules) without
+    # importing them first;
     # imported on first use so that ``import slimtune`` stays light.
-    if name == "integration":
+    if name in ("integration", "visualization", "importance"):
         import importlib
 
         return importlib.import_module("slimtune.integration")
