@@ -77,9 +77,7 @@ def _set_scale(ax: Any, axis: str, log: bool, integer: bool = False) -> None:
     from matplotlib import ticker
 
     if not log:
-        getattr(ax, f"{axis}axis").set_major_locator(
-            ticker.MaxNLocator(nbins=6, integer=integer)
-        )
+        getattr(ax, f"{axis}axis").set_major_locator(ticker.MaxNLocator(nbins=6, integer=integer))
         return
     getattr(ax, f"set_{axis}scale")("log")
     a = getattr(ax, f"{axis}axis")
@@ -155,13 +153,25 @@ def chosen_trial(study: Study, chosen: int | None = None) -> tuple[FrozenTrial |
 
 def _mark(ax: Any, x: float, y: float, label: str) -> None:
     ax.scatter(
-        [x], [y], marker="*", s=260, c="gold", edgecolors="black", linewidths=0.8, zorder=6,
+        [x],
+        [y],
+        marker="*",
+        s=260,
+        c="gold",
+        edgecolors="black",
+        linewidths=0.8,
+        zorder=6,
         label=label,
     )
     if not label:
         return
     ann = ax.annotate(
-        label, (x, y), xytext=(9, 9), textcoords="offset points", fontsize=9, zorder=7,
+        label,
+        (x, y),
+        xytext=(9, 9),
+        textcoords="offset points",
+        fontsize=9,
+        zorder=7,
         bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "0.6", "alpha": 0.9},
     )
     ann.slimtune_mark = True
@@ -236,8 +246,13 @@ def plot_intermediate_values(study: Study, objective: int = 0) -> Any:
         pruned = t.state == TrialState.PRUNED
         kind = "pruned" if pruned else "not pruned"
         ax.plot(
-            steps, vals, "--" if pruned else "-", lw=0.9, alpha=0.7,
-            color="C1" if pruned else "C0", label=None if kind in seen else kind,
+            steps,
+            vals,
+            "--" if pruned else "-",
+            lw=0.9,
+            alpha=0.7,
+            color="C1" if pruned else "C0",
+            label=None if kind in seen else kind,
         )
         seen.add(kind)
     if not allv:
@@ -271,7 +286,7 @@ def plot_pareto_front(
     else:
         V = np.array([t.values for t in ok + bad], dtype=float).reshape(-1, len(names))
         if bad:
-            B = V[len(ok):]
+            B = V[len(ok) :]
             ax.scatter(B[:, i], B[:, j], s=18, marker="x", c="0.55", label="infeasible")
         if ok:
             F = V[: len(ok)]
@@ -279,7 +294,11 @@ def plot_pareto_front(
             ax.scatter(F[~front, i], F[~front, j], s=14, alpha=0.6, c="C0", label="trial")
             order = np.argsort(F[front, i])
             ax.plot(
-                F[front, i][order], F[front, j][order], "o-", c="C3", ms=5,
+                F[front, i][order],
+                F[front, j][order],
+                "o-",
+                c="C3",
+                ms=5,
                 label="Pareto front",
             )
         t, lab = chosen_trial(study, chosen)
@@ -327,13 +346,13 @@ def plot_slice(
     ylog = use_log_scale(ys_all, name)
     for k, pname in enumerate(names):
         ax = axes[k // cols][k % cols]
-        groups = [(ok, {"s": 12, "alpha": 0.6, "c": "C0"}),
-                  (bad, {"s": 16, "marker": "x", "c": "0.55"})]
+        groups = [
+            (ok, {"s": 12, "alpha": 0.6, "c": "C0"}),
+            (bad, {"s": 16, "marker": "x", "c": "0.55"}),
+        ]
         dist = next((t.distributions[pname] for t in done if pname in t.distributions), None)
         xs_all = [t.params[pname] for t in done if pname in t.params]
-        numeric = all(
-            isinstance(x, (int, float)) and not isinstance(x, bool) for x in xs_all
-        )
+        numeric = all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in xs_all)
         cats = sorted({str(x) for x in xs_all})
         for trials, style in groups:
             pts = [(t.params[pname], t.values[objective]) for t in trials if pname in t.params]  # type: ignore[index]
@@ -347,13 +366,19 @@ def plot_slice(
         if numeric:
             xlog = bool(getattr(dist, "log", False)) or use_log_scale(xs_all, pname)
             _set_scale(
-                ax, "x", xlog and bool(xs_all) and min(xs_all) > 0,
+                ax,
+                "x",
+                xlog and bool(xs_all) and min(xs_all) > 0,
                 integer=isinstance(dist, IntDistribution),
             )
         else:
             rot = 30 if len(cats) > 3 or max((len(c) for c in cats), default=0) > 6 else 0
-            ax.set_xticks(range(len(cats)), [_short(c) for c in cats], rotation=rot,
-                          ha="right" if rot else "center")
+            ax.set_xticks(
+                range(len(cats)),
+                [_short(c) for c in cats],
+                rotation=rot,
+                ha="right" if rot else "center",
+            )
             ax.set_xlim(-0.5, len(cats) - 0.5)
         _set_scale(ax, "y", ylog)
         ax.tick_params(labelsize=8)
@@ -389,7 +414,7 @@ def plot_failures(study: Study, max_reasons: int = 8) -> Any:
     groups = failure_reasons(study)
     n_all = len(study.get_trials(deepcopy=False))
     if len(groups) > max_reasons:
-        rest = groups[max_reasons - 1:]
+        rest = groups[max_reasons - 1 :]
         groups = groups[: max_reasons - 1] + [
             (f"{len(rest)} other reasons", sum(g[1] for g in rest), [])
         ]
