@@ -47,8 +47,11 @@ def _legend(ax):
 
 
 def _stars(ax):
-    return [c for c in ax.collections if "*" in str(c.get_label()) or c.get_sizes().size
-            and c.get_sizes()[0] >= 200]
+    return [
+        c
+        for c in ax.collections
+        if "*" in str(c.get_label()) or c.get_sizes().size and c.get_sizes()[0] >= 200
+    ]
 
 
 def test_use_log_scale_rules():
@@ -64,7 +67,12 @@ def test_use_log_scale_rules():
 
 def test_short_number():
     assert [plots.short_number(v) for v in (2e4, 1.5e6, 3e9, 250.0, 0.001, 1e-5)] == [
-        "20k", "1.5M", "3G", "250", "0.001", "1e-05",
+        "20k",
+        "1.5M",
+        "3G",
+        "250",
+        "0.001",
+        "1e-05",
     ]
 
 
@@ -88,7 +96,9 @@ def test_slice_scales_and_marks(single_study):
     ticks = by_name["layers"].get_xticks()
     assert np.allclose(ticks, np.round(ticks))  # an int parameter gets whole-number ticks
     assert [t.get_text() for t in by_name["optimizer"].get_xticklabels()] == [
-        "adam", "rmsprop", "sgd",
+        "adam",
+        "rmsprop",
+        "sgd",
     ]
     assert fig.axes[0].get_ylabel() == "value"
     assert all(len(_stars(ax)) == 1 for ax in by_name.values())  # best trial in every panel
