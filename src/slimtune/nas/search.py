@@ -182,6 +182,8 @@ def run_search(
     cands = collect_candidates(study, cfg.directions)
     front = sorted([c for c in cands if c.on_front], key=lambda c: c.macs)
     chosen, model, files = _finish(cfg, cands, front, data, out, pick)
+    if chosen is not None:  # `slimtune report` and slimtune.viz star it
+        study.set_user_attr("chosen_trial", chosen.number)
     return SearchResult(study, cands, front, chosen, model, files, time.monotonic() - t0)
 
 
@@ -299,4 +301,6 @@ def _finish(
             )
     model, exported = export_chosen(cfg, chosen, model, out)
     files.update(exported)
+    if cfg.output.plot:  # drawn again now that the choice is made: the chosen model starred
+        plot_front(cands, out / "pareto.png", cfg.objectives, chosen)
     return chosen, model, files
