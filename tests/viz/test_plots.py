@@ -123,7 +123,9 @@ def test_pareto_front_names_log_and_chosen(two_study):
     assert ax.get_yscale() == "log" and ax.get_xscale() == "linear"
     assert f"chosen: trial {chosen}" in _texts(fig)
     legend = _legend(ax)
-    assert "Pareto front" in legend and "infeasible" in legend
+    n_off = sum(max(t.constraints) > 0 for t in two_study.trials)  # macs over 2e7: off view
+    assert n_off >= 1
+    assert "Pareto front" in legend and f"infeasible ({n_off} off the axes)" in legend
     # the front line holds exactly the feasible Pareto trials
     front = ax.get_lines()[0]
     assert len(front.get_xdata()) == len(two_study.best_trials)
@@ -147,8 +149,27 @@ def test_history_of_a_cost_uses_a_log_axis(two_study):
     fig = plots.plot_optimization_history(two_study, objective=1)
     ax = fig.axes[0]
     assert ax.get_ylabel() == "macs (minimize)" and ax.get_yscale() == "log"
-    assert "infeasible" in _legend(ax)
+    assert any(lab.startswith("infeasible") for lab in _legend(ax))
     assert_no_overlapping_ticks(fig)
+
+
+def test_infeasible_placeholders_do_not_squash_the_view():
+    """Over-budget NAS models are stored with score 0: the view is set by feasible trials."""
+    s = st.create_study(directions=["maximize", "minimize"])
+    s.set_metric_names(["f1", "latency_ms"])
+    for k in range(12):
+        t = s.ask()
+        over = k % 3 == 0
+        t.set_constraints([1.0 if over else -1.0])
+        s.tell(t, [0.0, 50.0] if over else [0.8 + 0.01 * k, 0.5 + 0.4 * k])
+    fig = plots.plot_pareto_front(s)
+    ax = fig.axes[0]
+    assert ax.get_xlim()[0] > 0.7 and ax.get_ylim()[1] < 50
+    assert "infeasible (4 off the axes)" in _legend(ax)
+    hist = plots.plot_optimization_history(s, 0).axes[0]
+    assert hist.get_ylim()[0] > 0.7
+    sl = plots.plot_slice(s)
+    assert not sl.axes[0].get_xlabel()  # no parameters: one panel saying so
 
 
 def test_chosen_trial_errors(two_study, failed_study):

@@ -154,6 +154,8 @@ def run_search(
         directions=cfg.directions,
         load_if_exists=True,
     )
+    # the labels of every table and figure (latency is stored in milliseconds)
+    study.set_metric_names([{"latency": "latency_ms"}.get(o, o) for o in cfg.objectives])
     n_before = len(study.trials)
     try:  # kept with the study so that `slimtune export --storage ...` can retrain a trial
         study.set_user_attr("nas_config", cfg.raw)

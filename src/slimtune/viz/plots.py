@@ -187,6 +187,33 @@ def _empty(ax: Any, study: Study, what: str) -> None:
     ax.set_yticks([])
 
 
+def _view(values: Sequence[float] | np.ndarray, log: bool) -> tuple[float, float] | None:
+    """Axis limits that hold ``values`` with a small margin (in log space for a log axis)."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if log:
+        v = np.log10(v[v > 0])
+    if v.size == 0:
+        return None
+    lo, hi = float(v.min()), float(v.max())
+    pad = 0.06 * (hi - lo) or (0.1 if log else max(abs(hi) * 0.05, 0.5))
+    lo, hi = lo - pad, hi + pad
+    return (10**lo, 10**hi) if log else (lo, hi)
+
+
+def _outside(values: np.ndarray, lim: tuple[float, float] | None) -> np.ndarray:
+    if lim is None:
+        return np.zeros(len(values), dtype=bool)
+    v = np.asarray(values, dtype=float)
+    return (v < lim[0]) | (v > lim[1])
+
+
+def _infeasible_label(n_off: int) -> str:
+    """Infeasible trials do not set the view (an over-budget model's placeholder score of 0
+    would squash the feasible ones); the legend counts those left outside it."""
+    return f"infeasible ({n_off} off the axes)" if n_off else "infeasible"
+
+
 def _complete(study: Study) -> tuple[list[FrozenTrial], list[FrozenTrial]]:
     done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
     return [t for t in done if _feasible(t)], [t for t in done if not _feasible(t)]
@@ -202,22 +229,26 @@ def plot_optimization_history(study: Study, objective: int = 0, chosen: int | No
     if not ok and not bad:
         _empty(ax, study, "complete trial")
     else:
-        ys_all = [t.values[objective] for t in ok + bad]  # type: ignore[index]
+        yo = np.array([t.values[objective] for t in ok], dtype=float)  # type: ignore[index]
+        yb = np.array([t.values[objective] for t in bad], dtype=float)  # type: ignore[index]
+        ylog = use_log_scale(yo if ok else yb, name)
+        ylim = _view(yo, ylog) if ok else None
         if ok:
             x = np.array([t.number for t in ok])
-            y = np.array([t.values[objective] for t in ok], dtype=float)  # type: ignore[index]
             maxi = study.directions[objective] == "maximize"
-            best = np.maximum.accumulate(y) if maxi else np.minimum.accumulate(y)
-            ax.scatter(x, y, s=14, alpha=0.7, c="C0", label="trial")
+            best = np.maximum.accumulate(yo) if maxi else np.minimum.accumulate(yo)
+            ax.scatter(x, yo, s=14, alpha=0.7, c="C0", label="trial")
             ax.step(x, best, where="post", color="C3", label="best so far")
         if bad:
             xb = [t.number for t in bad]
-            yb = [t.values[objective] for t in bad]  # type: ignore[index]
-            ax.scatter(xb, yb, s=18, marker="x", c="0.55", label="infeasible")
+            label = _infeasible_label(int(_outside(yb, ylim).sum()))
+            ax.scatter(xb, yb, s=18, marker="x", c="0.55", label=label)
         t, lab = chosen_trial(study, chosen)
         if t is not None:
             _mark(ax, t.number, t.values[objective], lab)  # type: ignore[index]
-        _set_scale(ax, "y", use_log_scale(ys_all, name))
+        _set_scale(ax, "y", ylog)
+        if ylim is not None:
+            ax.set_ylim(*ylim)
         ax.xaxis.set_major_locator(plt.MaxNLocator(nbins=8, integer=True))
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8, loc="best")
@@ -285,11 +316,17 @@ def plot_pareto_front(
         _empty(ax, study, "complete trial")
     else:
         V = np.array([t.values for t in ok + bad], dtype=float).reshape(-1, len(names))
+        F, B = V[: len(ok)], V[len(ok) :]
+        ref = F if ok else B
+        xlog = use_log_scale(ref[:, i], names[i])
+        ylog = use_log_scale(ref[:, j], names[j])
+        xlim = _view(F[:, i], xlog) if ok else None
+        ylim = _view(F[:, j], ylog) if ok else None
         if bad:
-            B = V[len(ok) :]
-            ax.scatter(B[:, i], B[:, j], s=18, marker="x", c="0.55", label="infeasible")
+            off = _outside(B[:, i], xlim) | _outside(B[:, j], ylim)
+            label = _infeasible_label(int(off.sum()))
+            ax.scatter(B[:, i], B[:, j], s=18, marker="x", c="0.55", label=label)
         if ok:
-            F = V[: len(ok)]
             front = is_pareto_front(to_losses(F, study.directions))
             ax.scatter(F[~front, i], F[~front, j], s=14, alpha=0.6, c="C0", label="trial")
             order = np.argsort(F[front, i])
@@ -304,8 +341,11 @@ def plot_pareto_front(
         t, lab = chosen_trial(study, chosen)
         if t is not None:
             _mark(ax, t.values[i], t.values[j], lab)  # type: ignore[index]
-        _set_scale(ax, "x", use_log_scale(V[:, i], names[i]))
-        _set_scale(ax, "y", use_log_scale(V[:, j], names[j]))
+        _set_scale(ax, "x", xlog)
+        _set_scale(ax, "y", ylog)
+        if xlim is not None and ylim is not None:
+            ax.set_xlim(*xlim)
+            ax.set_ylim(*ylim)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8, loc="best")
         _place_marks(ax)
@@ -338,12 +378,15 @@ def plot_slice(
     n = max(len(names), 1)
     cols = min(n, max_columns)
     rows = (n + cols - 1) // cols
-    fig, axes = plt.subplots(rows, cols, figsize=(3.5 * cols, 2.9 * rows), squeeze=False)
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(3.5 * cols, 2.9 * rows + 0.4), squeeze=False, layout="constrained"
+    )
     pick, lab = chosen_trial(study, chosen)
     if not names:
         _empty(axes[0][0], study, "complete trial with parameters")
-    ys_all = [t.values[objective] for t in done]  # type: ignore[index]
-    ylog = use_log_scale(ys_all, name)
+    yo = [t.values[objective] for t in ok]  # type: ignore[index]
+    ylog = use_log_scale(yo if ok else [t.values[objective] for t in bad], name)  # type: ignore[index]
+    ylim = _view(yo, ylog) if ok else None
     for k, pname in enumerate(names):
         ax = axes[k // cols][k % cols]
         groups = [
@@ -381,6 +424,8 @@ def plot_slice(
             )
             ax.set_xlim(-0.5, len(cats) - 0.5)
         _set_scale(ax, "y", ylog)
+        if ylim is not None:
+            ax.set_ylim(*ylim)
         ax.tick_params(labelsize=8)
         ax.set_xlabel(pname, fontsize=9)
         if k % cols == 0:
@@ -389,11 +434,10 @@ def plot_slice(
     for k in range(len(names), rows * cols):
         if k:
             axes[k // cols][k % cols].axis("off")
-    if pick is not None:
-        fig.suptitle(f"{name} by parameter (star = {lab})", fontsize=10)
-    else:
-        fig.suptitle(f"{name} by parameter", fontsize=10)
-    fig.tight_layout()
+    title = f"{name} by parameter" + (f" (star = {lab})" if pick is not None else "")
+    if bad:
+        title += "; grey crosses: infeasible"
+    fig.suptitle(title, fontsize=10)
     return fig
 
 
