@@ -92,12 +92,12 @@ def _set_scale(ax: Any, axis: str, log: bool, integer: bool = False) -> None:
 
 def short_number(v: float) -> str:
     """A tick label of at most a few characters: ``20k``, ``1.5M``, ``3G`` from a thousand
-    up, ``%g`` below (``0.001``, ``1e-05``, ``250``)."""
+    up, ``%g`` below (``0.001``, ``1e-5``, ``250``)."""
     a = abs(v)
     for div, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
         if a >= div:
             return f"{v / div:g}{suffix}"
-    return f"{v:g}"
+    return f"{v:g}".replace("e-0", "e-")
 
 
 def _place_marks(ax: Any) -> None:

@@ -151,7 +151,8 @@ def write_report(study: Study, path: str | Path, chosen: int | None = None) -> P
     mo = len(study.directions) > 1
 
     objs = ", ".join(f"{n} ({d})" for n, d in zip(names, study.directions))
-    state_txt = ", ".join(f"{v} {k}" for k, v in counts.items() if v)
+    words = {"fail": "failed"}
+    state_txt = ", ".join(f"{v} {words.get(k, k)}" for k, v in counts.items() if v)
     n_bad = sum(
         t.state == TrialState.COMPLETE and t.constraints is not None and max(t.constraints) > 0
         for t in trials
@@ -200,11 +201,7 @@ def write_report(study: Study, path: str | Path, chosen: int | None = None) -> P
             parts.append(_figure("Learning curves", plots.plot_intermediate_values(study)))
         if any(t.params for t in trials if t.state == TrialState.COMPLETE):
             parts.append(
-                _figure(
-                    f"{names[0]} by parameter",
-                    plots.plot_slice(study, chosen=chosen),
-                    "one panel per parameter; grey crosses: infeasible trials",
-                )
+                _figure(f"{names[0]} by parameter", plots.plot_slice(study, chosen=chosen))
             )
     parts.append("</body></html>")
     out = Path(path)
