@@ -208,6 +208,16 @@ def test_failures_beyond_max_reasons_are_grouped():
     assert len(labels) == 3 and labels[-1] == "4 other reasons"
 
 
+def test_many_categories_and_long_names_do_not_crowd():
+    s = st.create_study(sampler=st.samplers.RandomSampler(seed=4))
+    choices = [f"a_long_choice_name_{k}" for k in range(20)]
+    s.optimize(lambda t: len(t.suggest_categorical("block", choices)), n_trials=40)
+    fig = plots.plot_slice(s)
+    labels = [t.get_text() for t in fig.axes[0].get_xticklabels() if t.get_text()]
+    assert 1 < len(labels) <= 8 and all(len(lab) <= 12 for lab in labels)
+    assert_no_overlapping_ticks(fig)
+
+
 def test_overlap_check_catches_crowded_ticks():
     import matplotlib.pyplot as plt
 

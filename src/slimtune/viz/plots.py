@@ -415,12 +415,12 @@ def plot_slice(
                 integer=isinstance(dist, IntDistribution),
             )
         else:
-            rot = 30 if len(cats) > 3 or max((len(c) for c in cats), default=0) > 6 else 0
+            rot = 90 if len(cats) > 3 or max((len(c) for c in cats), default=0) > 6 else 0
+            every = -(-len(cats) // 8)  # at most 8 labels per panel
             ax.set_xticks(
                 range(len(cats)),
-                [_short(c) for c in cats],
+                [_short(c) if k % every == 0 else "" for k, c in enumerate(cats)],
                 rotation=rot,
-                ha="right" if rot else "center",
             )
             ax.set_xlim(-0.5, len(cats) - 0.5)
         _set_scale(ax, "y", ylog)
