@@ -81,7 +81,8 @@ def test_two_objective_report_with_names_and_chosen(two_study, tmp_path):
     out = write_report(two_study, tmp_path / "r.html", chosen=pick)
     text = out.read_text()
     assert "objectives: accuracy (maximize), macs (minimize)" in text
-    assert "infeasible)" in text
+    n_bad = sum(max(t.constraints) > 0 for t in two_study.trials)
+    assert f"30 trials: 30 complete ({n_bad} infeasible)" in text
     assert "<th>accuracy</th><th>macs</th>" in text and "objective 0" not in text
     assert f"chosen: trial {pick}" in text
     assert re.search(rf"<tr class='chosen'><td>{pick}</td>", text)

@@ -151,14 +151,12 @@ def write_report(study: Study, path: str | Path, chosen: int | None = None) -> P
     mo = len(study.directions) > 1
 
     objs = ", ".join(f"{n} ({d})" for n, d in zip(names, study.directions))
-    words = {"fail": "failed"}
-    state_txt = ", ".join(f"{v} {words.get(k, k)}" for k, v in counts.items() if v)
     n_bad = sum(
         t.state == TrialState.COMPLETE and t.constraints is not None and max(t.constraints) > 0
         for t in trials
     )
-    if n_bad:
-        state_txt += f" ({n_bad} infeasible)"
+    words = {"fail": "failed", "complete": f"complete ({n_bad} infeasible)" if n_bad else ""}
+    state_txt = ", ".join(f"{v} {words.get(k) or k}" for k, v in counts.items() if v)
     summary = f"objectives: {objs} · {len(trials)} trials" + (f": {state_txt}" if state_txt else "")
     if pick is not None:
         summary += f" · {pick_label}"
