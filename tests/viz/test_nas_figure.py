@@ -79,3 +79,50 @@ def test_params_objective_and_score_only_search(tmp_path):
     p = plot_front(cands, tmp_path / "pareto.png", ("accuracy", "macs"), cands[0])
     assert p is not None and p.stat().st_size > 1000
     assert plot_front([], tmp_path / "none.png") is None
+
+
+def test_search_names_objectives_stars_the_chosen_and_records_it(tmp_path, monkeypatch):
+    """A tiny latency search: metric names set, chosen_trial recorded, pareto.png written
+    after the pick; the report of that study stars the same trial."""
+    import copy
+
+    import slimtune as st
+    from slimtune.nas import search as S
+    from slimtune.nas.data import load_digits
+    from slimtune.viz import chosen_trial
+
+    cfg = {
+        "study": {"name": "figs", "n_trials": 3, "seed": 0},
+        "data": {"name": "digits"},
+        "objectives": ["f1", "latency"],
+        "sampler": {"name": "RandomSampler"},
+        "model": {
+            "channel_divisor": 4,
+            "stem": {"c2": [4, 8], "k": 3, "s": 1},
+            "stages": [{"block": ["DWSConv", "Conv"], "depth": 1, "c2": [8, 16], "s": 2}],
+        },
+        "train": {"optimizer": "adam", "lr": 0.01, "batch_size": 64},
+        "fidelity": {"epochs": 1, "subset": 0.3},
+        "output": {"plot": True, "export": []},
+    }
+    drawn = []
+
+    def spy(cands, path, objectives=("accuracy", "macs"), chosen=None):
+        drawn.append((tuple(objectives), None if chosen is None else chosen.number))
+        return plot_front(cands, path, objectives, chosen)
+
+    monkeypatch.setattr(S, "plot_front", spy)
+    res = S.run_search(
+        copy.deepcopy(cfg),
+        storage=f"sqlite:///{tmp_path}/f.db",
+        out_dir=tmp_path / "out",
+        progress=False,
+        data=load_digits(seed=0),
+    )
+    study = st.load_study(study_name="figs", storage=f"sqlite:///{tmp_path}/f.db")
+    assert study.metric_names == ["f1", "latency_ms"]
+    assert res.chosen is not None
+    assert study.user_attrs["chosen_trial"] == res.chosen.number
+    assert chosen_trial(study)[1] == f"chosen: trial {res.chosen.number}"
+    assert (tmp_path / "out" / "pareto.png").stat().st_size > 1000
+    assert drawn[-1] == (("f1", "latency"), res.chosen.number)  # drawn last with the star

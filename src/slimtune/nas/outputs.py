@@ -210,20 +210,15 @@ def front_figure(
 
 
 def write_tables(
-    cfg: SearchConfig,
-    cands: Sequence[Candidate],
-    front: Sequence[Candidate],
-    out: Path,
-    chosen: Candidate | None = None,
+    cfg: SearchConfig, cands: Sequence[Candidate], front: Sequence[Candidate], out: Path
 ) -> dict[str, Path]:
-    """``pareto.csv``, ``trials.csv`` (by MACs) and, when ``output.plot``, ``pareto.png``
-    (``chosen`` starred)."""
+    """``pareto.csv``, ``trials.csv`` (by MACs) and, when ``output.plot``, ``pareto.png``."""
     files: dict[str, Path] = {}
     rows = sorted(cands, key=lambda c: c.macs)
     files["pareto_csv"] = write_csv(front, out / "pareto.csv")
     files["trials_csv"] = write_csv(rows, out / "trials.csv")
     if cfg.output.plot:
-        p = plot_front(cands, out / "pareto.png", cfg.objectives, chosen)
+        p = plot_front(cands, out / "pareto.png", cfg.objectives)
         if p is not None:
             files["plot"] = p
     return files
