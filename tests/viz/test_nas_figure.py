@@ -15,6 +15,8 @@ from slimtune.nas.selection import Candidate  # noqa: E402
 
 from .test_plots import assert_no_overlapping_ticks  # noqa: E402
 
+pytestmark = pytest.mark.nas
+
 
 def _cands(cost: str, n: int = 24, seed: int = 0) -> list[Candidate]:
     rng = np.random.default_rng(seed)
