@@ -118,6 +118,21 @@ def test_wide_tables_scroll_inside_the_page(tmp_path):
     assert_renders(out, tmp_path, n_images=4)
 
 
+def test_empty_and_pruned_only_studies(tmp_path):
+    empty = write_report(st.create_study(), tmp_path / "e.html").read_text()
+    assert "No trial yet" in empty and "<img" not in empty
+
+    def obj(trial):
+        trial.report(trial.suggest_float("x", 0, 1), 0)
+        raise st.TrialPruned()
+
+    s = st.create_study(sampler=st.samplers.RandomSampler(seed=5))
+    s.optimize(obj, n_trials=4)
+    text = write_report(s, tmp_path / "p.html").read_text()
+    assert "4 trials: 4 pruned" in text and "<h2>Learning curves</h2>" in text
+    assert text.count("<img") == 1
+
+
 def test_browser_check_catches_a_broken_figure_and_a_script_error(failed_study, tmp_path):
     out = write_report(failed_study, tmp_path / "r.html")
     bad = out.read_text().replace(

@@ -188,6 +188,8 @@ def write_report(study: Study, path: str | Path, chosen: int | None = None) -> P
         if pick is not None and pick.number not in {t.number for t in best}:
             parts.append(f"<p>The chosen trial {pick.number} is not on the front.</p>")
 
+    if not trials:
+        parts.append("<p>No trial yet: run the study, then write the report again.</p>")
     if n_complete:
         if mo:
             parts.append(_figure("Pareto front", plots.plot_pareto_front(study, chosen=chosen)))
@@ -195,12 +197,10 @@ def write_report(study: Study, path: str | Path, chosen: int | None = None) -> P
             parts.append(
                 _figure(f"History of {n}", plots.plot_optimization_history(study, i, chosen))
             )
-        if any(t.intermediate_values for t in trials):
-            parts.append(_figure("Learning curves", plots.plot_intermediate_values(study)))
-        if any(t.params for t in trials if t.state == TrialState.COMPLETE):
-            parts.append(
-                _figure(f"{names[0]} by parameter", plots.plot_slice(study, chosen=chosen))
-            )
+    if any(t.intermediate_values for t in trials):  # pruned trials have curves too
+        parts.append(_figure("Learning curves", plots.plot_intermediate_values(study)))
+    if n_complete and any(t.params for t in trials if t.state == TrialState.COMPLETE):
+        parts.append(_figure(f"{names[0]} by parameter", plots.plot_slice(study, chosen=chosen)))
     parts.append("</body></html>")
     out = Path(path)
     out.write_text("\n".join(parts), encoding="utf-8")
