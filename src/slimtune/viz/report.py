@@ -5,7 +5,7 @@ Tables sit in scrolling boxes and images scale to the page width, so a wide Pare
 or parameter grid never runs off the page. A small inline script checks, once the page has
 loaded, that every figure decoded and that no script error occurred, and records the result
 on ``<body>`` (``data-images``, ``data-broken-images``, ``data-js-errors``,
-``data-page-overflow``, ``data-checked``): the test suite renders the report in headless
+``data-page-overflow``, ``data-widest-table`` in pixels, ``data-checked``): the test suite renders the report in headless
 Chromium and reads them back.
 """
 
@@ -58,6 +58,9 @@ window.addEventListener('load',function(){
  b.setAttribute('data-broken-images',bad.join('|'));
  b.setAttribute('data-js-errors',window.slimtuneErrors.join('|'));
  b.setAttribute('data-page-overflow',String(d.scrollWidth>d.clientWidth));
+ var w=0,tb=document.getElementsByTagName('table');
+ for(var j=0;j<tb.length;j++){w=Math.max(w,tb[j].scrollWidth);}
+ b.setAttribute('data-widest-table',String(w));
  b.setAttribute('data-checked','1');
 });
 """
