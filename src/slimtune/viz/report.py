@@ -5,8 +5,8 @@ Tables sit in scrolling boxes and images scale to the page width, so a wide Pare
 or parameter grid never runs off the page. A small inline script checks, once the page has
 loaded, that every figure decoded and that no script error occurred, and records the result
 on ``<body>`` (``data-images``, ``data-broken-images``, ``data-js-errors``,
-``data-page-overflow``, ``data-widest-table`` in pixels, ``data-checked``): the test suite renders the report in headless
-Chromium and reads them back.
+``data-page-overflow``, ``data-widest-table`` in pixels, ``data-checked``): the test suite
+renders the report in headless Chromium and reads them back.
 """
 
 from __future__ import annotations
