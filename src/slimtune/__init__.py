@@ -10,13 +10,12 @@ The public API follows Optuna's names so that existing objectives run unchanged:
 from __future__ import annotations
 
 import importlib as _importlib
-import logging as _logging
-from typing import Any as _Any
 
 from slimtune import (
     distributions,
     exceptions,
     fidelity,
+    logging,
     multiobjective,
     presets,
     pruners,
@@ -58,15 +57,6 @@ from slimtune.version import __version__
 # The executor of optimize(n_jobs > 1) registers itself with the trial engine.
 from slimtune.parallel import local as _local  # noqa: E402,F401  isort: skip
 
-# Optuna's module names that pull in heavier code, imported on first access.
-_LAZY_MODULES = ("artifacts", "terminator")
-
-
-def __getattr__(name: str) -> _Any:
-    if name in _LAZY_MODULES:
-        return _importlib.import_module(f"slimtune.{name}")
-    raise AttributeError(f"module 'slimtune' has no attribute {name!r}")
-
 __all__ = [
     "__version__",
     "CategoricalDistribution",
@@ -95,6 +85,7 @@ __all__ = [
     "get_all_study_names",
     "get_all_study_summaries",
     "load_study",
+    "logging",
     "multiobjective",
     "presets",
     "pruners",
@@ -108,4 +99,16 @@ __all__ = [
     "version",
 ]
 
-_logging.getLogger("slimtune").addHandler(_logging.NullHandler())
+# As in Optuna: one INFO line per finished trial on stderr unless told otherwise.
+logging.get_logger("slimtune")
+
+
+# Optuna's modules that pull in heavier code (plotly, scikit-learn, the GP), imported on
+# first use so that ``import slimtune`` stays light.
+_LAZY_MODULES = ("artifacts", "importance", "integration", "terminator", "visualization")
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY_MODULES:
+        return _importlib.import_module(f"slimtune.{name}")
+    raise AttributeError(f"module 'slimtune' has no attribute {name!r}")

@@ -19,6 +19,7 @@ __all__ = [
     "RETRIED_FROM",
     "RETRY_COUNT",
     "FIDELITY_BUDGET",
+    "METRIC_NAMES",
     "BOHB_BUDGET",
     "GP_PROPOSAL",
     "EXECUTOR_TASK",
@@ -62,6 +63,8 @@ ARTIFACT_PREFIX = "artifacts:"
 # --- study system attributes ------------------------------------------------------------
 #: dict: the fidelity (budget) a study was run with, see :mod:`slimtune.fidelity`.
 FIDELITY_BUDGET = "fidelity:budget"
+#: list of str: the name of each objective, see ``Study.set_metric_names`` (Optuna's key).
+METRIC_NAMES = "study:metric_names"
 
 ALL_KEYS = (
     FIXED_PARAMS,
@@ -75,6 +78,7 @@ ALL_KEYS = (
     GP_PROPOSAL,
     EXECUTOR_TASK,
     FIDELITY_BUDGET,
+    METRIC_NAMES,
 )
 
 

@@ -128,6 +128,36 @@ class Study:
         return self._stop_flag
 
     @property
+    def metric_names(self) -> list[str] | None:
+        """The name of each objective (``set_metric_names``), or None when not set."""
+        names = self._storage.get_study_system_attrs(self._study_id).get(keys.METRIC_NAMES)
+        return list(names) if names is not None else None
+
+    def set_metric_names(self, metric_names: list[str]) -> None:
+        """Name each objective (as Optuna does); tables, logs, CSV/JSON and figures use them."""
+        if isinstance(metric_names, str) or not all(isinstance(n, str) for n in metric_names):
+            raise TypeError(f"set_metric_names: pass a list of strings, got {metric_names!r}.")
+        names = list(metric_names)
+        if len(names) != len(self._directions):
+            raise ValueError(
+                f"set_metric_names: {len(names)} name(s) {names} for a study with "
+                f"{len(self._directions)} objective(s); pass one name per objective."
+            )
+        if len(set(names)) != len(names):
+            raise ValueError(f"set_metric_names: the names {names} must be distinct.")
+        self._storage.set_study_system_attr(self._study_id, keys.METRIC_NAMES, names)
+
+    def objective_names(self) -> list[str]:
+        """The metric names, or ``value`` / ``values_<i>`` when none are set: the labels
+        every table and figure of slimtune uses."""
+        names = self.metric_names
+        if names is not None:
+            return names
+        if len(self._directions) == 1:
+            return ["value"]
+        return [f"values_{i}" for i in range(len(self._directions))]
+
+    @property
     def user_attrs(self) -> dict[str, Any]:
         return self._storage.get_study_user_attrs(self._study_id)
 
@@ -292,7 +322,6 @@ class Study:
             raise ValueError(f"tell: state must be COMPLETE, PRUNED or FAIL, got {state!r}.")
         if reason is not None:
             self._storage.set_trial_system_attr(tid, keys.FAIL_REASON, reason)
-            logger.warning("Trial %d failed: %s", frozen.number, reason)
         try:
             self.sampler.after_trial(self, frozen, state, vals)
         finally:
@@ -304,11 +333,41 @@ class Study:
                 "failed by a stale heartbeat); pass skip_if_finished=True to ignore this."
             )
         done = self._storage.get_trial(tid)
-        if state == TrialState.COMPLETE and logger.isEnabledFor(logging.INFO):
-            logger.info(
-                "Trial %d finished with values %s and params %s.", done.number, vals, done.params
-            )
+        self._log_finished(done)
         return done
+
+    def _log_finished(self, t: FrozenTrial) -> None:
+        """One line per finished trial, as Optuna writes it, with the objectives' names."""
+        if t.state == TrialState.FAIL:
+            if logger.isEnabledFor(logging.WARNING):
+                why = t.system_attrs.get(keys.FAIL_REASON, "no reason stored")
+                logger.warning(
+                    "Trial %d failed with parameters: %s because of the following error: %s",
+                    t.number, t.params, why,
+                )
+            return
+        if not logger.isEnabledFor(logging.INFO):
+            return
+        if t.state == TrialState.PRUNED:
+            logger.info("Trial %d pruned. Parameters: %s.", t.number, t.params)
+            return
+        names = self.objective_names()
+        vals = t.values or []
+        if len(vals) == 1:
+            shown = f"value: {vals[0]:.6g}" if names == ["value"] else (
+                f"value: {names[0]}={vals[0]:.6g}"
+            )
+        else:
+            shown = "values: " + ", ".join(f"{n}={v:.6g}" for n, v in zip(names, vals))
+        best = ""
+        if len(self._directions) == 1:
+            try:
+                b = self.best_trial
+                best = f" Best is trial {b.number} with value: {b.values[0]:.6g}."
+            except ValueError:
+                best = ""
+        logger.info("Trial %d finished with %s and parameters: %s.%s", t.number, shown,
+                    t.params, best)
 
     def _resolve_trial_id(self, trial: Trial | FrozenTrial | int) -> int:
         if isinstance(trial, Trial):
@@ -521,17 +580,20 @@ class Study:
     def trials_records(self) -> list[dict[str, Any]]:
         """One flat dict per trial (number, state, values, params_*, durations): for tables."""
         out = []
+        names = self.metric_names
         for t in self.get_trials():
             rec: dict[str, Any] = {
                 "number": t.number,
                 "state": t.state.name,
             }
             if t.values is not None:
+                # Optuna's trials_dataframe column names: value / value_<name> for one
+                # objective, values_<i> / values_<name> for several.
                 if len(t.values) == 1:
-                    rec["value"] = t.values[0]
+                    rec["value" if names is None else f"value_{names[0]}"] = t.values[0]
                 else:
                     for i, v in enumerate(t.values):
-                        rec[f"values_{i}"] = v
+                        rec[f"values_{i if names is None else names[i]}"] = v
             rec.update({f"params_{k}": v for k, v in t.params.items()})
             rec["datetime_start"] = t.datetime_start.isoformat() if t.datetime_start else None
             d = t.duration
