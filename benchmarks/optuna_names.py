@@ -57,16 +57,26 @@ OWNERS = {
     "optuna.visualization": "vizimp helper",
     "optuna.visualization.matplotlib": "vizimp helper",
     "optuna.importance": "vizimp helper",
-    "optuna.integration": "integ helper",
     "optuna.logging": "lead",
+}
+
+# Modules whose missing names are out of scope, with the reason.
+OUT_OF_SCOPE = {
+    "optuna.integration": "not in slimtune's integrations (scikit-learn, Lightning, Dask, the "
+    "dashboard): its library is not a dependency here",
 }
 
 # Top-level names (submodules) that other helpers build.
 NAME_OWNERS = {
     "optuna.importance": "vizimp helper",
     "optuna.visualization": "vizimp helper",
-    "optuna.integration": "integ helper",
     "optuna.logging": "lead",
+}
+
+# Modules whose missing names are out of scope, with the reason.
+OUT_OF_SCOPE = {
+    "optuna.integration": "not in slimtune's integrations (scikit-learn, Lightning, Dask, the "
+    "dashboard): its library is not a dependency here",
 }
 
 # Why a name is not provided at all (it does not exist in slimtune).
@@ -297,7 +307,12 @@ def check(module: str, name: str) -> tuple[str, str]:
         why = NOT_PROVIDED.get(qual)
         if why is None:
             owner = NAME_OWNERS.get(qual) or OWNERS.get(module)
-            why = f"being built by the {owner}" if owner else "not done yet (compat helper)"
+            if module in OUT_OF_SCOPE:
+                why = OUT_OF_SCOPE[module]
+            elif owner:
+                why = f"being built by the {owner}"
+            else:
+                why = "not done yet (compat helper)"
         return "not provided", why
     if theirs is None:
         status, how = "same", "(Optuna's needs an extra here; existence only)"
