@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from slimtune.study.callbacks import MaxTrialsCallback
 from slimtune.study.study import (
     Study,
     StudyDirection,
@@ -15,6 +16,7 @@ from slimtune.study.study import (
 )
 
 __all__ = [
+    "MaxTrialsCallback",
     "Study",
     "StudyDirection",
     "create_study",
