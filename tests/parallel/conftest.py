@@ -132,9 +132,12 @@ class ResettingProxy:
             conns, self._conns = self._conns, []
             self.n_resets += 1
         for c in conns:
-            try:  # SO_LINGER 0: close() sends RST, as a dropped route or a NAT reset does
+            # SO_LINGER 0: the close sends RST, as a dropped route or a NAT reset does. The
+            # shutdown wakes the pipe thread blocked reading it (a close from another thread
+            # would not), which then closes both ends.
+            try:
                 c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                c.close()
+                c.shutdown(socket.SHUT_RD)
             except OSError:
                 pass
 
