@@ -116,7 +116,7 @@ def _run_one(
     if earlier is not None:
         if earlier.state == TrialState.RUNNING:
             fail_dead_trial(
-                study, earlier.trial_id, "its Dask worker was lost (the task was rerun)"
+                study, earlier.trial_id, "its Dask worker was lost (the Dask task was restarted)"
             )
         return earlier.trial_id
     if deadline is not None and time.time() >= deadline:

@@ -259,8 +259,8 @@ class SQLStorage(BaseStorage):
         if self.is_sqlite:
             kw.setdefault("connect_args", {}).setdefault("timeout", 60.0)
             kw.setdefault("connect_args", {})["check_same_thread"] = False
-        else:
-            kw.setdefault("pool_pre_ping", True)
+        # No pool_pre_ping (a round trip before every transaction): a pooled connection
+        # that died is a lost connection like any other, retried by _write and _read.
         try:
             self.engine = sa.create_engine(self.url, **kw)
         except Exception as e:  # noqa: BLE001 - report what is missing, e.g. the driver
@@ -282,6 +282,12 @@ class SQLStorage(BaseStorage):
                 conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
         self._write_opts = {"slimtune_write": True}
+        # PostgreSQL reads run in autocommit: under READ COMMITTED every statement takes its
+        # own snapshot anyway, and this saves the COMMIT round trip of each read. SQLite
+        # reads keep their transaction (one consistent snapshot of the WAL).
+        self._read_opts: dict[str, Any] = (
+            {} if self.is_sqlite else {"isolation_level": "AUTOCOMMIT"}
+        )
         self._create_schema()
 
     def _create_schema(self) -> None:
@@ -427,7 +433,10 @@ class SQLStorage(BaseStorage):
         lost: tuple[float, int] | None = None
         while True:
             try:
-                with self.engine.connect() as conn, conn.begin():
+                with self.engine.connect().execution_options(**self._read_opts) as conn:
+                    if self.is_sqlite:
+                        with conn.begin():
+                            return fn(conn)
                     return fn(conn)
             except DBAPIError as e:
                 if not is_disconnect(e):
@@ -715,35 +724,23 @@ class SQLStorage(BaseStorage):
             r.trial_id: {"params": {}, "dists": {}, "inter": {}, "user": {}, "system": {}}
             for r in rows
         }
-        # Chunk IN lists so that huge studies stay under driver parameter limits.
+        # One round trip for the params, intermediate values and attrs of all the trials
+        # (a UNION ALL), in chunks so that huge studies stay under driver parameter limits.
         for i in range(0, len(ids), 900):
             chunk = ids[i : i + 900]
-            for tid, name, value, dj in conn.execute(
-                sa.select(
-                    trial_params.c.trial_id,
-                    trial_params.c.name,
-                    trial_params.c.value,
-                    trial_params.c.distribution_json,
-                ).where(trial_params.c.trial_id.in_(chunk))
-            ):
-                dist = _dist_cache(dj)
-                by_id[tid]["params"][name] = dist.to_external(value)
-                by_id[tid]["dists"][name] = dist
-            for tid, step, vj in conn.execute(
-                sa.select(trial_values.c.trial_id, trial_values.c.step, trial_values.c.value_json)
-                .where(trial_values.c.trial_id.in_(chunk))
-                .order_by(trial_values.c.step)
-            ):
-                by_id[tid]["inter"][step] = json.loads(vj)
-            for tid, kind, key, vj in conn.execute(
-                sa.select(
-                    trial_attrs.c.trial_id,
-                    trial_attrs.c.kind,
-                    trial_attrs.c.key,
-                    trial_attrs.c.value_json,
-                ).where(trial_attrs.c.trial_id.in_(chunk))
-            ):
-                by_id[tid][kind][key] = json.loads(vj)
+            inter: list[tuple[int, int, str]] = []
+            for tid, tag, key, num, txt, step in conn.execute(_children_query(chunk)):
+                if tag == "p":
+                    dist = _dist_cache(txt)
+                    by_id[tid]["params"][key] = dist.to_external(num)
+                    by_id[tid]["dists"][key] = dist
+                elif tag == "i":
+                    inter.append((tid, step, txt))
+                else:
+                    by_id[tid][tag][key] = json.loads(txt)
+            inter.sort(key=lambda x: x[1])
+            for tid, step, txt in inter:
+                by_id[tid]["inter"][step] = json.loads(txt)
         out = []
         for r in rows:
             d = by_id[r.trial_id]
@@ -852,6 +849,41 @@ class SQLStorage(BaseStorage):
             return True if ok else None
 
         return self._write(go, recover)
+
+
+def _children_query(ids: list[int]) -> Any:
+    """(trial_id, tag, key, number, text, step) rows of the trials' params (tag "p"),
+    intermediate values ("i") and attrs (tag = the attr kind), in one statement."""
+    null_s = sa.cast(sa.null(), sa.String)
+    null_f = sa.cast(sa.null(), sa.Float)
+    null_i = sa.cast(sa.null(), sa.Integer)
+    tag = sa.cast(sa.literal("p"), sa.String)
+    return sa.union_all(
+        sa.select(
+            trial_params.c.trial_id,
+            tag,
+            sa.cast(trial_params.c.name, sa.String),
+            trial_params.c.value,
+            sa.cast(trial_params.c.distribution_json, sa.String),
+            null_i,
+        ).where(trial_params.c.trial_id.in_(ids)),
+        sa.select(
+            trial_values.c.trial_id,
+            sa.cast(sa.literal("i"), sa.String),
+            null_s,
+            null_f,
+            sa.cast(trial_values.c.value_json, sa.String),
+            trial_values.c.step,
+        ).where(trial_values.c.trial_id.in_(ids)),
+        sa.select(
+            trial_attrs.c.trial_id,
+            sa.cast(trial_attrs.c.kind, sa.String),
+            sa.cast(trial_attrs.c.key, sa.String),
+            null_f,
+            sa.cast(trial_attrs.c.value_json, sa.String),
+            null_i,
+        ).where(trial_attrs.c.trial_id.in_(ids)),
+    )
 
 
 _DIST_CACHE: dict[str, BaseDistribution] = {}
