@@ -148,7 +148,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--libs", default="slimtune,optuna")
     ap.add_argument("--profile", action="store_true")
+    ap.add_argument("--out", default=None, help="also write the tables to this file")
     args = ap.parse_args(argv)
+    lines: list[str] = []
+
+    def emit(line: str) -> None:
+        lines.append(line)
+        print(line, flush=True)
+
     tmp = tempfile.mkdtemp(prefix="slimtune-scaling-")
     # The two libraries' schemas both have a "studies" table: each gets its own SQLite file,
     # and its own database on the same PostgreSQL server.
@@ -161,16 +168,16 @@ def main(argv: list[str] | None = None) -> int:
     workers = [int(w) for w in args.workers.split(",")]
     libs = args.libs.split(",")
     runners = {"slimtune": run_slimtune, "optuna": run_optuna}
-    print(
+    emit(
         f"# scaling: {platform.node()} {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}, "
         f"python {sys.version.split()[0]}, repeats {args.repeats}"
     )
-    print(
+    emit(
         "| storage | objective | workers | "
         + " | ".join(f"{lib} trials/s" for lib in libs)
         + " | slimtune/optuna | slimtune eff |"
     )
-    print("|---|---|---|" + "---|" * len(libs) + "---|---|")
+    emit("|---|---|---|" + "---|" * len(libs) + "---|---|")
     for sname, url in storages.items():
         for obj in OBJECTIVES:
             for k in workers:
@@ -192,21 +199,20 @@ def main(argv: list[str] | None = None) -> int:
                     if obj != "noop" and "slimtune" in means
                     else "-"
                 )
-                print(
-                    f"| {sname} | {obj} | {k} | " + " | ".join(cells) + f" | {ratio} | {eff} |",
-                    flush=True,
-                )
+                emit(f"| {sname} | {obj} | {k} | " + " | ".join(cells) + f" | {ratio} | {eff} |")
     if args.profile:
-        print("\n| storage | library | storage stack ms/trial | sampler ms/trial | rest ms/trial |")
-        print("|---|---|---|---|---|")
+        emit("\n| storage | library | storage stack ms/trial | sampler ms/trial | rest ms/trial |")
+        emit("|---|---|---|---|---|")
         for sname, url in storages.items():
             for lib in libs:
                 p = profile(url[lib], lib, args.noop_trials)
-                print(
+                emit(
                     f"| {sname} | {lib} | {p['storage']:.2f} | {p['sampler']:.2f} | "
-                    f"{p['rest']:.2f} |",
-                    flush=True,
+                    f"{p['rest']:.2f} |"
                 )
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write("\n".join(lines) + "\n")
     return 0
 
 
