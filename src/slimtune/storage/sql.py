@@ -593,6 +593,18 @@ class SQLStorage(BaseStorage):
         return self._write(go, recover)
 
     def pop_waiting_trial_id(self, study_id: int) -> int | None:
+        # Most asks find no waiting trial: a plain read says so without a write transaction
+        # (SQLite's write lock, a COMMIT round trip). One enqueued just after it is the next
+        # ask's; claiming stays atomic below.
+        waiting = self._read(
+            lambda c: c.execute(
+                sa.select(trials.c.trial_id)
+                .where(trials.c.study_id == study_id, trials.c.state == int(TrialState.WAITING))
+                .limit(1)
+            ).first()
+        )
+        if waiting is None:
+            return None
         for _ in range(100):
             now = time.time()
 
@@ -639,13 +651,30 @@ class SQLStorage(BaseStorage):
     ) -> None:
         dj = distribution_to_json(distribution)
 
+        unfinished = [int(x) for x in TrialState if not x.is_finished()]
+
         def go(conn: sa.Connection) -> bool:
-            self._check_unfinished(conn, trial_id)
-            conn.execute(
-                trial_params.insert().values(
-                    trial_id=trial_id, name=name, value=float(internal), distribution_json=dj
+            # One statement: insert only while the trial is unfinished; when nothing was
+            # inserted, the check says why (a missing or finished trial).
+            row = conn.execute(
+                trial_params.insert().from_select(
+                    ["trial_id", "name", "value", "distribution_json"],
+                    sa.select(
+                        sa.literal(trial_id, sa.Integer),
+                        sa.literal(name, sa.String),
+                        sa.literal(float(internal), sa.Float),
+                        sa.literal(dj, sa.Text),
+                    ).where(
+                        sa.exists().where(
+                            trials.c.trial_id == trial_id, trials.c.state.in_(unfinished)
+                        )
+                    ),
                 )
-            )
+                .returning(trial_params.c.trial_id)
+            ).first()
+            if row is None:
+                self._check_unfinished(conn, trial_id)
+                raise RuntimeError(f"could not store param {name!r} of trial id {trial_id}.")
             return True
 
         def recover(conn: sa.Connection) -> bool | None:  # an earlier try's commit happened
