@@ -29,7 +29,7 @@ def _obj(trial):
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(900)  # 236 s measured on 2 shared cores at load 13-20; see docs/parallel.md
+@pytest.mark.timeout(900)  # 50-236 s measured on 2 shared cores; see docs/parallel.md
 def test_soak_8_workers_2000_trials_on_postgres(pg_server):
     study = st.create_study(
         storage=pg_server.url,
