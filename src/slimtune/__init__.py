@@ -35,6 +35,7 @@ from slimtune.distributions import (
 from slimtune.space import Prior, Space, SpaceError
 from slimtune.storage import InMemoryStorage, SQLStorage
 from slimtune.study import (
+    MaxTrialsCallback,
     Study,
     StudyDirection,
     copy_study,
@@ -65,6 +66,7 @@ __all__ = [
     "FrozenTrial",
     "InMemoryStorage",
     "IntDistribution",
+    "MaxTrialsCallback",
     "Prior",
     "SQLStorage",
     "Space",

@@ -46,8 +46,8 @@ RETRY_COUNT = "retry_count"
 BOHB_BUDGET = "bohb:budget"
 #: list of floats: the GP's proposal in the unit cube (for fantasies of running trials).
 GP_PROPOSAL = "gp:proposal"
-#: str: the executor task that ran this trial (a Dask share: ``"<run>:<index>"``), so that
-#: a task restarted after its worker was lost runs only what its first try did not.
+#: str: the executor task that ran this trial (the Dask task key, one task per trial), so
+#: that a task rerun after its worker was lost fails that trial instead of running another.
 EXECUTOR_TASK = "executor:task"
 #: prefix of the keys of successive-halving rung decisions, see :func:`rung_key`.
 RUNG_PREFIX = "sh:rung@"
