@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.slimtune-installed
 
-.PHONY: bench-speed bench-tpe bench-mf bench-nas venv demo test bench lint clean
+.PHONY: bench-scaling bench-speed bench-tpe bench-mf bench-nas venv demo test bench lint clean
 
 venv: $(STAMP)
 
@@ -45,6 +45,11 @@ bench-mf: venv
 
 bench-nas: venv
 	$(BIN)/python benchmarks/nas_digits.py
+
+# Trials/s against 1-8 worker processes, slimtune vs Optuna's RDB storage, SQLite and (with
+# SLIMTUNE_TEST_POSTGRES_URL set, as .ci/run does) PostgreSQL; about 10 min on 2 cores.
+bench-scaling: venv
+	$(BIN)/python -m benchmarks.scaling --repeats 2 --profile --out docs/bench/scaling.md
 
 lint: venv
 	$(BIN)/ruff check src tests benchmarks examples

@@ -15,6 +15,9 @@ import slimtune as st
 settings.register_profile("slimtune", derandomize=True, deadline=None, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "slimtune"))
 
+# slimtune's logger does not propagate by default (as Optuna's): let pytest's caplog see it.
+st.logging.enable_propagation()
+
 PG_URL = os.environ.get("SLIMTUNE_TEST_POSTGRES_URL")
 
 

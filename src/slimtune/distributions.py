@@ -14,6 +14,7 @@ move over unchanged).
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import warnings
@@ -33,6 +34,12 @@ __all__ = [
     "distribution_to_json",
     "json_to_distribution",
     "check_distribution_compatibility",
+    "DISTRIBUTION_CLASSES",
+    "UniformDistribution",
+    "LogUniformDistribution",
+    "DiscreteUniformDistribution",
+    "IntUniformDistribution",
+    "IntLogUniformDistribution",
 ]
 
 
@@ -51,6 +58,15 @@ class BaseDistribution:
     def single(self) -> bool:  # pragma: no cover - abstract
         """True when the distribution admits one value only."""
         raise NotImplementedError
+
+    # Optuna's names of the two conversions.
+    def to_internal_repr(self, param_value_in_external_repr: Any) -> float:
+        """Optuna's name of :meth:`to_internal`."""
+        return self.to_internal(param_value_in_external_repr)
+
+    def to_external_repr(self, param_value_in_internal_repr: float) -> Any:
+        """Optuna's name of :meth:`to_external`."""
+        return self.to_external(param_value_in_internal_repr)
 
     def _asdict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -277,10 +293,11 @@ def distribution_to_json(dist: BaseDistribution) -> str:
     return json.dumps({"name": type(dist).__name__, "attributes": dist._asdict()})
 
 
-def json_to_distribution(s: str) -> BaseDistribution:
+def json_to_distribution(json_str: str) -> BaseDistribution:
     """Inverse of :func:`distribution_to_json`."""
+    s = json_str
     d = json.loads(s)
-    cls = _CLASSES.get(d.get("name"))
+    cls = _CLASSES.get(d.get("name")) or _OLD_NAMES.get(d.get("name"))
     if cls is None:
         raise ValueError(f"unknown distribution {d.get('name')!r} in {s!r}.")
     attrs = d["attributes"]
@@ -290,13 +307,14 @@ def json_to_distribution(s: str) -> BaseDistribution:
 
 
 def check_distribution_compatibility(
-    old: BaseDistribution, new: BaseDistribution, name: str = "?"
+    dist_old: BaseDistribution, dist_new: BaseDistribution, name: str = "?"
 ) -> None:
     """Raise when a parameter name is reused with an incompatible kind of distribution.
 
     Different ranges of the same kind are fine across trials (dynamic search spaces);
     a categorical parameter must keep its choices.
     """
+    old, new = dist_old, dist_new
     if type(old) is not type(new):
         raise ValueError(
             f"parameter {name!r} was defined as {old!r} and is now {new!r}; a name must keep "
@@ -307,3 +325,86 @@ def check_distribution_compatibility(
             f"parameter {name!r}: categorical choices changed from {list(old.choices)!r} to "
             f"{list(new.choices)!r}; choices must stay the same across trials. Rename it."
         )
+
+
+# --- Optuna's deprecated names (2.x) -----------------------------------------------------
+# Each builds the equivalent modern distribution (with a FutureWarning, as Optuna warns):
+# ``UniformDistribution(0, 1)`` *is* ``FloatDistribution(0, 1)``, so it compares equal to
+# it, is stored as it and is modelled the same. (Optuna keeps them as subclasses; here
+# ``isinstance(d, UniformDistribution)`` is False: test for ``FloatDistribution``.)
+
+
+def _deprecated(old: str, new: str) -> None:
+    warnings.warn(
+        f"{old} is deprecated (as in Optuna); use {new} instead.", FutureWarning, stacklevel=3
+    )
+
+
+class UniformDistribution:
+    """Deprecated: ``FloatDistribution(low, high)``."""
+
+    def __new__(cls, low: float, high: float) -> FloatDistribution:  # type: ignore[misc]
+        _deprecated("UniformDistribution", "FloatDistribution(low, high)")
+        return FloatDistribution(low, high)
+
+
+class LogUniformDistribution:
+    """Deprecated: ``FloatDistribution(low, high, log=True)``."""
+
+    def __new__(cls, low: float, high: float) -> FloatDistribution:  # type: ignore[misc]
+        _deprecated("LogUniformDistribution", "FloatDistribution(low, high, log=True)")
+        return FloatDistribution(low, high, log=True)
+
+
+class DiscreteUniformDistribution:
+    """Deprecated: ``FloatDistribution(low, high, step=q)``."""
+
+    def __new__(cls, low: float, high: float, q: float) -> FloatDistribution:  # type: ignore[misc]
+        _deprecated("DiscreteUniformDistribution", "FloatDistribution(low, high, step=q)")
+        return FloatDistribution(low, high, step=q)
+
+
+class IntUniformDistribution:
+    """Deprecated: ``IntDistribution(low, high, step=step)``."""
+
+    def __new__(cls, low: int, high: int, step: int = 1) -> IntDistribution:  # type: ignore[misc]
+        _deprecated("IntUniformDistribution", "IntDistribution(low, high, step=step)")
+        return IntDistribution(low, high, step=step)
+
+
+class IntLogUniformDistribution:
+    """Deprecated: ``IntDistribution(low, high, log=True)`` (``step`` must be 1)."""
+
+    def __new__(cls, low: int, high: int, step: int = 1) -> IntDistribution:  # type: ignore[misc]
+        _deprecated("IntLogUniformDistribution", "IntDistribution(low, high, log=True)")
+        if step != 1:
+            raise ValueError(f"IntLogUniformDistribution: step must be 1 with log, got {step}.")
+        return IntDistribution(low, high, log=True)
+
+
+def _from_old(name: str, **attrs: Any) -> BaseDistribution:
+    if name == "UniformDistribution":
+        return FloatDistribution(attrs["low"], attrs["high"])
+    if name == "LogUniformDistribution":
+        return FloatDistribution(attrs["low"], attrs["high"], log=True)
+    if name == "DiscreteUniformDistribution":
+        return FloatDistribution(attrs["low"], attrs["high"], step=attrs["q"])
+    if name == "IntUniformDistribution":
+        return IntDistribution(attrs["low"], attrs["high"], step=attrs.get("step", 1))
+    return IntDistribution(attrs["low"], attrs["high"], log=True)
+
+
+# JSON written by Optuna 2.x (the old names) reads as the modern distributions.
+_OLD_NAMES: dict[str, Any] = {
+    n: functools.partial(_from_old, n)
+    for n in (
+        "UniformDistribution",
+        "LogUniformDistribution",
+        "DiscreteUniformDistribution",
+        "IntUniformDistribution",
+        "IntLogUniformDistribution",
+    )
+}
+
+#: The distribution classes (Optuna's tuple; the deprecated names construct these).
+DISTRIBUTION_CLASSES = (IntDistribution, FloatDistribution, CategoricalDistribution)

@@ -12,9 +12,14 @@ __all__ = [
     "FIXED_PARAMS",
     "FAIL_REASON",
     "CONSTRAINTS",
+    "CONSTRAINT_NAMES",
+    "CV_SCORES",
+    "ARTIFACT_PREFIX",
+    "artifact_key",
     "RETRIED_FROM",
     "RETRY_COUNT",
     "FIDELITY_BUDGET",
+    "METRIC_NAMES",
     "BOHB_BUDGET",
     "GP_PROPOSAL",
     "EXECUTOR_TASK",
@@ -38,6 +43,9 @@ FIXED_PARAMS = "fixed_params"
 FAIL_REASON = "fail_reason"
 #: list of floats from ``trial.set_constraints``; <= 0 is satisfied.
 CONSTRAINTS = "constraints"
+#: list of str: the names of the constraints set by ``trial.set_constraint(key, value)``,
+#: in the order of ``CONSTRAINTS``.
+CONSTRAINT_NAMES = "constraints:names"
 #: int: the number of the first trial of a retried configuration.
 RETRIED_FROM = "retried_from"
 #: int: how often this configuration has been retried after a worker died.
@@ -46,8 +54,8 @@ RETRY_COUNT = "retry_count"
 BOHB_BUDGET = "bohb:budget"
 #: list of floats: the GP's proposal in the unit cube (for fantasies of running trials).
 GP_PROPOSAL = "gp:proposal"
-#: str: the executor task that ran this trial (a Dask share: ``"<run>:<index>"``), so that
-#: a task restarted after its worker was lost runs only what its first try did not.
+#: str: the executor task that ran this trial (the Dask task key, one task per trial), so
+#: that a task rerun after its worker was lost fails that trial instead of running another.
 EXECUTOR_TASK = "executor:task"
 #: int: the index of the grid point a ``GridSampler`` trial evaluates.
 GRID_ID = "grid_id"
@@ -68,14 +76,26 @@ NSGA2_PARENTS = "nsga2:parents"
 #: prefix of the keys of successive-halving rung decisions, see :func:`rung_key`.
 RUNG_PREFIX = "sh:rung@"
 
+#: list of floats: a trial's k-fold scores (``terminator.report_cross_validation_scores``).
+CV_SCORES = "terminator:cv_scores"
+
+# --- trial and study system attributes -------------------------------------------------
+#: prefix of the keys of artifact records (``slimtune.artifacts``), see :func:`artifact_key`;
+#: the value is a dict (artifact_id, filename, mimetype, encoding).
+ARTIFACT_PREFIX = "artifacts:"
+
 # --- study system attributes ------------------------------------------------------------
 #: dict: the fidelity (budget) a study was run with, see :mod:`slimtune.fidelity`.
 FIDELITY_BUDGET = "fidelity:budget"
+#: list of str: the name of each objective, see ``Study.set_metric_names`` (Optuna's key).
+METRIC_NAMES = "study:metric_names"
 
 ALL_KEYS = (
     FIXED_PARAMS,
     FAIL_REASON,
     CONSTRAINTS,
+    CONSTRAINT_NAMES,
+    CV_SCORES,
     RETRIED_FROM,
     RETRY_COUNT,
     BOHB_BUDGET,
@@ -90,6 +110,7 @@ ALL_KEYS = (
     NSGA2_GENERATION,
     NSGA2_PARENTS,
     FIDELITY_BUDGET,
+    METRIC_NAMES,
 )
 
 
@@ -97,3 +118,8 @@ def rung_key(resource: float) -> str:
     """The key under which a trial's value at a successive-halving rung is stored."""
     r = float(resource)
     return f"{RUNG_PREFIX}{int(r) if r.is_integer() else r:g}"
+
+
+def artifact_key(artifact_id: str) -> str:
+    """The system-attribute key under which an artifact's record is stored."""
+    return f"{ARTIFACT_PREFIX}{artifact_id}"

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import abc
 import datetime as _dt
 import enum
 import math
@@ -20,15 +21,20 @@ from slimtune.distributions import (
     IntDistribution,
     check_distribution_compatibility,
 )
+from slimtune.exceptions import TrialPruned
 
 if TYPE_CHECKING:
     from slimtune.study import Study
 
-__all__ = ["TrialState", "FrozenTrial", "Trial", "FixedTrial", "TrialPruned"]
-
-class TrialPruned(Exception):
-    """Raise from an objective to stop the trial early; it is stored as PRUNED."""
-
+__all__ = [
+    "BaseTrial",
+    "TrialState",
+    "FrozenTrial",
+    "Trial",
+    "FixedTrial",
+    "TrialPruned",
+    "create_trial",
+]
 
 class TrialState(enum.IntEnum):
     """Life cycle of a trial. WAITING (enqueued) -> RUNNING -> COMPLETE | PRUNED | FAIL."""
@@ -46,99 +52,6 @@ class TrialState(enum.IntEnum):
         return f"TrialState.{self.name}"
 
 
-class FrozenTrial:
-    """A read-only snapshot of a trial, as stored.
-
-    ``params`` are external values (what the objective saw); ``internal_params`` are the
-    floats that samplers model (choice index for categoricals).
-    ``intermediate_values`` maps step -> value (a float, or a list for several objectives).
-    """
-
-    __slots__ = (
-        "number",
-        "state",
-        "values",
-        "datetime_start",
-        "datetime_complete",
-        "params",
-        "distributions",
-        "user_attrs",
-        "system_attrs",
-        "intermediate_values",
-        "trial_id",
-        "__dict__",
-    )
-
-    def __init__(
-        self,
-        number: int,
-        state: TrialState,
-        values: Sequence[float] | None,
-        datetime_start: _dt.datetime | None,
-        datetime_complete: _dt.datetime | None,
-        params: dict[str, Any],
-        distributions: dict[str, BaseDistribution],
-        user_attrs: dict[str, Any],
-        system_attrs: dict[str, Any],
-        intermediate_values: dict[int, Any],
-        trial_id: int,
-    ):
-        self.number = number
-        self.state = state
-        self.values = list(values) if values is not None else None
-        self.datetime_start = datetime_start
-        self.datetime_complete = datetime_complete
-        self.params = params
-        self.distributions = distributions
-        self.user_attrs = user_attrs
-        self.system_attrs = system_attrs
-        self.intermediate_values = intermediate_values
-        self.trial_id = trial_id
-
-    @property
-    def value(self) -> float | None:
-        """The objective value of a single-objective trial (None if not complete)."""
-        if self.values is None:
-            return None
-        if len(self.values) != 1:
-            raise RuntimeError(
-                "this trial has several objective values; use `values` instead of `value`."
-            )
-        return self.values[0]
-
-    @cached_property
-    def internal_params(self) -> dict[str, float]:
-        return {k: self.distributions[k].to_internal(v) for k, v in self.params.items()}
-
-    @property
-    def last_step(self) -> int | None:
-        return max(self.intermediate_values) if self.intermediate_values else None
-
-    @property
-    def duration(self) -> _dt.timedelta | None:
-        if self.datetime_start and self.datetime_complete:
-            return self.datetime_complete - self.datetime_start
-        return None
-
-    @property
-    def constraints(self) -> list[float] | None:
-        c = self.system_attrs.get(keys.CONSTRAINTS)
-        return list(c) if c is not None else None
-
-    def __repr__(self) -> str:
-        return (
-            f"FrozenTrial(number={self.number}, state={self.state!r}, values={self.values}, "
-            f"params={self.params})"
-        )
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, FrozenTrial):
-            return NotImplemented
-        return all(getattr(self, k) == getattr(other, k) for k in self.__slots__[:-1])
-
-    __hash__ = None  # type: ignore[assignment]
-
-
 def _float_check(name: str, low: Any, high: Any) -> None:
     for k, v in (("low", low), ("high", high)):
         if isinstance(v, bool) or not isinstance(v, (int, float)):
@@ -148,8 +61,54 @@ def _float_check(name: str, low: Any, high: Any) -> None:
                 raise TypeError(f"parameter {name!r}: {k}={v!r} is not a number.") from None
 
 
-class _SuggestMixin:
+class BaseTrial(abc.ABC):
+    """What an objective may call on a trial (Optuna's ``BaseTrial``): the ``suggest_*``
+    methods, ``report`` / ``should_prune`` and attributes. :class:`Trial` and
+    :class:`FixedTrial` implement it, so an objective typed ``trial: BaseTrial`` takes both."""
+
+    __slots__ = ()
+
+    @abc.abstractmethod
+    def suggest_float(
+        self, name: str, low: float, high: float, *, step: float | None = None, log: bool = False
+    ) -> float: ...
+
+    @abc.abstractmethod
+    def suggest_int(
+        self, name: str, low: int, high: int, *, step: int = 1, log: bool = False
+    ) -> int: ...
+
+    @abc.abstractmethod
+    def suggest_categorical(
+        self, name: str, choices: Sequence[CategoricalChoiceType]
+    ) -> CategoricalChoiceType: ...
+
+    @abc.abstractmethod
+    def suggest_uniform(self, name: str, low: float, high: float) -> float: ...
+
+    @abc.abstractmethod
+    def suggest_loguniform(self, name: str, low: float, high: float) -> float: ...
+
+    @abc.abstractmethod
+    def suggest_discrete_uniform(self, name: str, low: float, high: float, q: float) -> float: ...
+
+    @abc.abstractmethod
+    def report(self, value: float, step: int) -> None: ...
+
+    @abc.abstractmethod
+    def should_prune(self) -> bool: ...
+
+    @abc.abstractmethod
+    def set_user_attr(self, key: str, value: Any) -> None: ...
+
+    @abc.abstractmethod
+    def set_constraint(self, key: str, value: float) -> None: ...
+
+
+class _SuggestMixin(BaseTrial):
     """The ``suggest_*`` convenience methods shared by :class:`Trial` and :class:`FixedTrial`."""
+
+    __slots__ = ()
 
     def _suggest(self, name: str, dist: BaseDistribution) -> Any:  # pragma: no cover
         raise NotImplementedError
@@ -203,6 +162,151 @@ class _SuggestMixin:
 
     def suggest_discrete_uniform(self, name: str, low: float, high: float, q: float) -> float:
         return self.suggest_float(name, low, high, step=q)
+
+
+class FrozenTrial(_SuggestMixin):
+    """A read-only snapshot of a trial, as stored.
+
+    ``params`` are external values (what the objective saw); ``internal_params`` are the
+    floats that samplers model (choice index for categoricals).
+    ``intermediate_values`` maps step -> value (a float, or a list for several objectives).
+
+    Its ``suggest_*`` methods return the stored values (Optuna's behaviour), so
+    ``objective(study.best_trial)`` re-runs the objective on the best parameters. The
+    constructor takes Optuna's arguments (``value`` or ``values=``); a sequence as the
+    third argument is read as ``values``.
+    """
+
+    __slots__ = (
+        "number",
+        "state",
+        "values",
+        "datetime_start",
+        "datetime_complete",
+        "params",
+        "distributions",
+        "user_attrs",
+        "system_attrs",
+        "intermediate_values",
+        "trial_id",
+        "__dict__",
+    )
+
+    def __init__(
+        self,
+        number: int,
+        state: TrialState,
+        value: float | Sequence[float] | None = None,
+        datetime_start: _dt.datetime | None = None,
+        datetime_complete: _dt.datetime | None = None,
+        params: dict[str, Any] | None = None,
+        distributions: dict[str, BaseDistribution] | None = None,
+        user_attrs: dict[str, Any] | None = None,
+        system_attrs: dict[str, Any] | None = None,
+        intermediate_values: dict[int, Any] | None = None,
+        trial_id: int = -1,
+        *,
+        values: Sequence[float] | None = None,
+    ):
+        if value is not None and values is not None:
+            raise ValueError("FrozenTrial: give value or values, not both.")
+        if value is not None:
+            values = list(value) if isinstance(value, Sequence) else [value]  # type: ignore[list-item]
+        params = params if params is not None else {}
+        distributions = distributions if distributions is not None else {}
+        user_attrs = user_attrs if user_attrs is not None else {}
+        system_attrs = system_attrs if system_attrs is not None else {}
+        intermediate_values = intermediate_values if intermediate_values is not None else {}
+        self.number = number
+        self.state = state
+        self.values = list(values) if values is not None else None
+        self.datetime_start = datetime_start
+        self.datetime_complete = datetime_complete
+        self.params = params
+        self.distributions = distributions
+        self.user_attrs = user_attrs
+        self.system_attrs = system_attrs
+        self.intermediate_values = intermediate_values
+        self.trial_id = trial_id
+
+    @property
+    def value(self) -> float | None:
+        """The objective value of a single-objective trial (None if not complete)."""
+        if self.values is None:
+            return None
+        if len(self.values) != 1:
+            raise RuntimeError(
+                "this trial has several objective values; use `values` instead of `value`."
+            )
+        return self.values[0]
+
+    @value.setter
+    def value(self, v: float | None) -> None:
+        self.values = None if v is None else [v]
+
+    # --- Optuna's BaseTrial interface on a finished trial ---------------------------------
+    def _suggest(self, name: str, dist: BaseDistribution) -> Any:
+        if name not in self.params:
+            raise ValueError(
+                f"parameter {name!r} is not among this trial's params {sorted(self.params)}."
+            )
+        value = self.params[name]
+        if not dist.contains(dist.to_internal(value)):
+            raise ValueError(
+                f"parameter {name!r}: the stored value {value!r} is outside "
+                f"{dist.describe_range()}."  # type: ignore[attr-defined]
+            )
+        return value
+
+    def report(self, value: float, step: int) -> None:
+        """Does nothing: a finished trial is never pruned (Optuna's behaviour)."""
+
+    def should_prune(self) -> bool:
+        """False: a finished trial is never pruned."""
+        return False
+
+    def set_user_attr(self, key: str, value: Any) -> None:
+        self.user_attrs[key] = value
+
+    def set_system_attr(self, key: str, value: Any) -> None:
+        self.system_attrs[key] = value
+
+    def set_constraint(self, key: str, value: float) -> None:
+        names, vals = _named_constraints(self.system_attrs, key, value)
+        self.system_attrs[keys.CONSTRAINT_NAMES] = names
+        self.system_attrs[keys.CONSTRAINTS] = vals
+
+    @cached_property
+    def internal_params(self) -> dict[str, float]:
+        return {k: self.distributions[k].to_internal(v) for k, v in self.params.items()}
+
+    @property
+    def last_step(self) -> int | None:
+        return max(self.intermediate_values) if self.intermediate_values else None
+
+    @property
+    def duration(self) -> _dt.timedelta | None:
+        if self.datetime_start and self.datetime_complete:
+            return self.datetime_complete - self.datetime_start
+        return None
+
+    @property
+    def constraints(self) -> list[float] | None:
+        c = self.system_attrs.get(keys.CONSTRAINTS)
+        return list(c) if c is not None else None
+
+    def __repr__(self) -> str:
+        return (
+            f"FrozenTrial(number={self.number}, state={self.state!r}, values={self.values}, "
+            f"params={self.params})"
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, FrozenTrial):
+            return NotImplemented
+        return all(getattr(self, k) == getattr(other, k) for k in self.__slots__[:-1])
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 class Trial(_SuggestMixin):
@@ -339,6 +443,16 @@ class Trial(_SuggestMixin):
         if any(math.isnan(v) for v in vals):
             raise ValueError(f"constraint values must not be NaN, got {vals}.")
         self.set_system_attr(keys.CONSTRAINTS, vals)
+        self._system_attrs.pop(keys.CONSTRAINT_NAMES, None)
+
+    def set_constraint(self, key: str, value: float) -> None:
+        """Set the constraint named ``key`` (Optuna 5's form): <= 0 means satisfied.
+
+        Named constraints are kept in order of first use; ``FrozenTrial.constraints`` is
+        their list of values, what samplers read."""
+        names, vals = _named_constraints(self._system_attrs, key, value)
+        self.set_system_attr(keys.CONSTRAINT_NAMES, names)
+        self.set_system_attr(keys.CONSTRAINTS, vals)
 
     # --- attributes -------------------------------------------------------------------
     def set_user_attr(self, key: str, value: Any) -> None:
@@ -375,6 +489,19 @@ class Trial(_SuggestMixin):
     @property
     def datetime_start(self) -> _dt.datetime | None:
         return self._cached.datetime_start
+
+    @property
+    def relative_params(self) -> dict[str, Any]:
+        """The values the sampler proposed jointly for this trial (sampled on first use)."""
+        if self._relative_params is None:
+            self._init_relative()
+        return dict(self._relative_params or {})
+
+    @property
+    def constraints(self) -> list[float] | None:
+        """The constraint values set so far (<= 0 satisfied), or None."""
+        c = self._system_attrs.get(keys.CONSTRAINTS)
+        return list(c) if c is not None else None
 
     @property
     def trial_id(self) -> int:
@@ -439,6 +566,13 @@ class FixedTrial(_SuggestMixin):
         self.system_attrs: dict[str, Any] = {}
         self.intermediate_values: dict[int, Any] = {}
         self.number = number
+        self.datetime_start: _dt.datetime | None = _dt.datetime.now()
+
+    @property
+    def constraints(self) -> list[float] | None:
+        """The constraint values set so far (<= 0 satisfied), or None."""
+        c = self.system_attrs.get(keys.CONSTRAINTS)
+        return list(c) if c is not None else None
 
     def _suggest(self, name: str, dist: BaseDistribution) -> Any:
         if name not in self._given:
@@ -467,3 +601,95 @@ class FixedTrial(_SuggestMixin):
 
     def set_constraints(self, values: Sequence[float]) -> None:
         self.system_attrs[keys.CONSTRAINTS] = [float(v) for v in values]
+
+    def set_constraint(self, key: str, value: float) -> None:
+        names, vals = _named_constraints(self.system_attrs, key, value)
+        self.system_attrs[keys.CONSTRAINT_NAMES] = names
+        self.system_attrs[keys.CONSTRAINTS] = vals
+
+
+def _named_constraints(
+    system_attrs: dict[str, Any], key: str, value: float
+) -> tuple[list[str], list[float]]:
+    """The (names, values) lists after setting constraint ``key`` to ``value``."""
+    if not isinstance(key, str) or not key:
+        raise TypeError(f"set_constraint: key must be a non-empty string, got {key!r}.")
+    v = float(value)
+    if math.isnan(v):
+        raise ValueError(f"set_constraint: constraint {key!r} must not be NaN.")
+    old = list(system_attrs.get(keys.CONSTRAINTS) or [])
+    names = list(system_attrs.get(keys.CONSTRAINT_NAMES) or [])
+    if old and len(names) != len(old):
+        raise ValueError(
+            "set_constraint: this trial has unnamed constraints from set_constraints(); "
+            "use one of the two forms per trial."
+        )
+    if key in names:
+        old[names.index(key)] = v
+    else:
+        names.append(key)
+        old.append(v)
+    return names, old
+
+
+def create_trial(
+    *,
+    state: TrialState = TrialState.COMPLETE,
+    value: float | None = None,
+    values: Sequence[float] | None = None,
+    params: dict[str, Any] | None = None,
+    distributions: dict[str, BaseDistribution] | None = None,
+    user_attrs: dict[str, Any] | None = None,
+    system_attrs: dict[str, Any] | None = None,
+    intermediate_values: dict[int, float] | None = None,
+    constraints: dict[str, float] | Sequence[float] | None = None,
+) -> FrozenTrial:
+    """A finished (or waiting) trial built by hand, for :meth:`Study.add_trial` (warm starts,
+    trials from another tool). A COMPLETE trial needs ``value`` or ``values``; every param
+    needs its distribution and must lie in it. ``number`` and ``trial_id`` are -1 until the
+    study stores it."""
+    if value is not None and values is not None:
+        raise ValueError("create_trial: give value or values, not both.")
+    vals = [float(value)] if value is not None else (
+        [float(v) for v in values] if values is not None else None
+    )
+    state = TrialState(state)
+    if state == TrialState.COMPLETE and vals is None:
+        raise ValueError("create_trial: a COMPLETE trial needs value= or values=.")
+    if state in (TrialState.FAIL, TrialState.RUNNING, TrialState.WAITING) and vals is not None:
+        raise ValueError(f"create_trial: a {state.name} trial has no value; drop value(s)=.")
+    params = dict(params or {})
+    distributions = dict(distributions or {})
+    if set(params) != set(distributions):
+        raise ValueError(
+            f"create_trial: params {sorted(params)} and distributions {sorted(distributions)} "
+            "must name the same parameters."
+        )
+    for name, v in params.items():
+        dist = distributions[name]
+        if not dist.contains(dist.to_internal(v)):
+            raise ValueError(
+                f"create_trial: parameter {name!r}: value {v!r} is outside "
+                f"{dist.describe_range()}."  # type: ignore[attr-defined]
+            )
+    sys_attrs = dict(system_attrs or {})
+    if constraints is not None:
+        if isinstance(constraints, dict):
+            sys_attrs[keys.CONSTRAINT_NAMES] = [str(k) for k in constraints]
+            sys_attrs[keys.CONSTRAINTS] = [float(v) for v in constraints.values()]
+        else:
+            sys_attrs[keys.CONSTRAINTS] = [float(v) for v in constraints]
+    now = _dt.datetime.now()
+    return FrozenTrial(
+        number=-1,
+        state=state,
+        values=vals,
+        datetime_start=None if state == TrialState.WAITING else now,
+        datetime_complete=now if state.is_finished() else None,
+        params=params,
+        distributions=distributions,
+        user_attrs=dict(user_attrs or {}),
+        system_attrs=sys_attrs,
+        intermediate_values=dict(intermediate_values or {}),
+        trial_id=-1,
+    )

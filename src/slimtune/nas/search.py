@@ -154,6 +154,8 @@ def run_search(
         directions=cfg.directions,
         load_if_exists=True,
     )
+    # the labels of every table and figure (latency is stored in milliseconds)
+    study.set_metric_names([{"latency": "latency_ms"}.get(o, o) for o in cfg.objectives])
     n_before = len(study.trials)
     try:  # kept with the study so that `slimtune export --storage ...` can retrain a trial
         study.set_user_attr("nas_config", cfg.raw)
@@ -182,6 +184,8 @@ def run_search(
     cands = collect_candidates(study, cfg.directions)
     front = sorted([c for c in cands if c.on_front], key=lambda c: c.macs)
     chosen, model, files = _finish(cfg, cands, front, data, out, pick)
+    if chosen is not None:  # `slimtune report` and slimtune.viz star it
+        study.set_user_attr("chosen_trial", chosen.number)
     return SearchResult(study, cands, front, chosen, model, files, time.monotonic() - t0)
 
 
@@ -299,4 +303,6 @@ def _finish(
             )
     model, exported = export_chosen(cfg, chosen, model, out)
     files.update(exported)
+    if cfg.output.plot:  # drawn again now that the choice is made: the chosen model starred
+        plot_front(cands, out / "pareto.png", cfg.objectives, chosen)
     return chosen, model, files

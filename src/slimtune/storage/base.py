@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from slimtune.distributions import BaseDistribution
+from slimtune.exceptions import DuplicatedStudyError, UpdateFinishedTrialError
 from slimtune.trial import FrozenTrial, TrialState
 
 __all__ = [
@@ -25,15 +26,6 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = 1
-
-
-class DuplicatedStudyError(ValueError):
-    """A study of that name already exists (use ``load_if_exists=True`` to reuse it)."""
-
-
-class UpdateFinishedTrialError(RuntimeError):
-    """A write to a trial that is already finished (Optuna's name): finished trials never
-    change, which is what lets a cache keep them."""
 
 
 class StudyNotFoundError(KeyError):

@@ -15,6 +15,11 @@ Design points
 * Ids are never reused (``AUTOINCREMENT`` on SQLite, sequences on PostgreSQL), so a
   cache keyed by id stays right when studies are deleted and created.
 * Heartbeats are on by default (:mod:`slimtune.storage.heartbeat`).
+* A lost connection (the server restarted, a network blip) is retried with backoff for up
+  to ``reconnect_timeout`` seconds (default 60), then :class:`StorageUnavailableError`.
+  A write whose commit was in doubt when the connection broke is checked before it is
+  run again (the new trial, the claimed waiting trial, the param, the state), so a retry
+  never creates a second trial or loses a claimed one.
 * Everything is JSON; the schema version is stored and checked on open.
 """
 
@@ -22,6 +27,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import logging
 import math
 import random
 import time
@@ -30,7 +36,7 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from slimtune import keys
 from slimtune.distributions import (
@@ -49,6 +55,8 @@ from slimtune.storage.heartbeat import resolve
 from slimtune.trial import FrozenTrial, TrialState
 
 T = TypeVar("T")
+
+logger = logging.getLogger("slimtune")
 
 metadata = sa.MetaData()
 
@@ -145,6 +153,45 @@ class SchemaVersionError(RuntimeError):
     """The database was written by an incompatible version of slimtune."""
 
 
+class StorageUnavailableError(RuntimeError):
+    """The database stayed unreachable for longer than the storage's ``reconnect_timeout``."""
+
+
+#: Seconds a storage keeps retrying a lost connection before it gives up.
+DEFAULT_RECONNECT_TIMEOUT = 60.0
+
+# What a lost connection says, in the drivers' words (psycopg, sqlite3 never does).
+_DISCONNECT_WORDS = (
+    "connection refused",
+    "server closed the connection",
+    "terminating connection",
+    "could not connect",
+    "connection failed",
+    "the database system is starting up",
+    "the database system is shutting down",
+    "the database system is in recovery mode",
+    "connection reset",
+    "broken pipe",
+    "connection timed out",
+    "connection is closed",
+    "connection is lost",
+    "consuming input failed",
+    "no connection to the server",
+    "ssl syscall error",
+    "server conn crashed",
+)
+
+
+def is_disconnect(e: BaseException) -> bool:
+    """True when ``e`` means the connection to the database was lost or refused."""
+    if not isinstance(e, DBAPIError):
+        return False
+    if e.connection_invalidated:
+        return True
+    msg = str(e).lower()
+    return any(w in msg for w in _DISCONNECT_WORDS)
+
+
 def _dumps(value: Any, what: str) -> str:
     try:
         return json.dumps(value, allow_nan=True)
@@ -185,6 +232,7 @@ class SQLStorage(BaseStorage):
         grace_period: float | None = None,
         engine_kwargs: dict[str, Any] | None = None,
         failed_trial_callback: Any = None,
+        reconnect_timeout: float = DEFAULT_RECONNECT_TIMEOUT,
     ):
         if not isinstance(url, str) or "://" not in url:
             raise ValueError(
@@ -196,6 +244,11 @@ class SQLStorage(BaseStorage):
         self.url = url
         self.heartbeat_interval, self.grace_period = resolve(heartbeat_interval, grace_period)
         self.failed_trial_callback = failed_trial_callback
+        if not (isinstance(reconnect_timeout, (int, float)) and reconnect_timeout >= 0):
+            raise ValueError(
+                f"reconnect_timeout={reconnect_timeout!r}: use seconds >= 0 (0: never retry)."
+            )
+        self.reconnect_timeout = float(reconnect_timeout)
         self._engine_kwargs = dict(engine_kwargs or {})
         self._init_engine()
 
@@ -206,8 +259,8 @@ class SQLStorage(BaseStorage):
         if self.is_sqlite:
             kw.setdefault("connect_args", {}).setdefault("timeout", 60.0)
             kw.setdefault("connect_args", {})["check_same_thread"] = False
-        else:
-            kw.setdefault("pool_pre_ping", True)
+        # No pool_pre_ping (a round trip before every transaction): a pooled connection
+        # that died is a lost connection like any other, retried by _write and _read.
         try:
             self.engine = sa.create_engine(self.url, **kw)
         except Exception as e:  # noqa: BLE001 - report what is missing, e.g. the driver
@@ -229,6 +282,12 @@ class SQLStorage(BaseStorage):
                 conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
         self._write_opts = {"slimtune_write": True}
+        # PostgreSQL reads run in autocommit: under READ COMMITTED every statement takes its
+        # own snapshot anyway, and this saves the COMMIT round trip of each read. SQLite
+        # reads keep their transaction (one consistent snapshot of the WAL).
+        self._read_opts: dict[str, Any] = (
+            {} if self.is_sqlite else {"isolation_level": "AUTOCOMMIT"}
+        )
         self._create_schema()
 
     def _create_schema(self) -> None:
@@ -262,10 +321,12 @@ class SQLStorage(BaseStorage):
             "heartbeat_interval": self.heartbeat_interval,
             "grace_period": self.grace_period,
             "failed_trial_callback": self.failed_trial_callback,
+            "reconnect_timeout": self.reconnect_timeout,
             "_engine_kwargs": self._engine_kwargs,
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
+        state.setdefault("reconnect_timeout", DEFAULT_RECONNECT_TIMEOUT)
         self.__dict__.update(state)
         self._init_engine()
 
@@ -273,22 +334,69 @@ class SQLStorage(BaseStorage):
         self.engine.dispose()
 
     # --- transaction helpers -------------------------------------------------------------
-    def _write(self, fn: Callable[[sa.Connection], T]) -> T:
-        """Run ``fn`` in a write transaction; retry on a locked database with backoff."""
+    def _write(
+        self,
+        fn: Callable[[sa.Connection], T],
+        recover: Callable[[sa.Connection], T | None] | None = None,
+    ) -> T:
+        """Run ``fn`` in a write transaction; retry on a locked database with backoff, and
+        on a lost connection for up to ``reconnect_timeout`` s. After a lost connection the
+        commit may have happened: ``recover`` (if given) looks for the write's effect first
+        and returns its result, or None when the write must run again."""
         delay = 0.01
-        for attempt in range(60):
+        locked = 0
+        lost: tuple[float, int] | None = None
+        while True:
             try:
                 with self.engine.connect().execution_options(**self._write_opts) as conn:
                     with conn.begin():
+                        if lost is not None and recover is not None:
+                            done = recover(conn)
+                            if done is not None:
+                                return done
                         return fn(conn)
-            except OperationalError as e:
+            except DBAPIError as e:
+                if is_disconnect(e):
+                    lost = self._lost(e, lost)
+                    continue
+                if not isinstance(e, OperationalError):
+                    raise
                 msg = str(e).lower()
                 retryable = "locked" in msg or "busy" in msg or "deadlock" in msg
-                if not retryable or attempt == 59:
+                locked += 1
+                if not retryable or locked >= 60:
                     raise
                 time.sleep(delay * (1 + random.random()))
                 delay = min(delay * 2, 1.0)
-        raise RuntimeError("unreachable")  # pragma: no cover
+
+    def _lost(self, e: BaseException, lost: tuple[float, int] | None) -> tuple[float, int]:
+        """A lost connection: wait (backoff) and return (when it was first lost, tries), or
+        raise :class:`StorageUnavailableError` once ``reconnect_timeout`` has passed."""
+        now = time.monotonic()
+        if lost is None:
+            lost = (now, 0)
+            logger.warning(
+                "lost the connection to %s; retrying: %s", self._safe_url(), str(e).splitlines()[0]
+            )
+        since, n = lost
+        waited = now - since
+        if waited >= self.reconnect_timeout:
+            raise StorageUnavailableError(
+                f"storage {self._safe_url()} unreachable for {waited:.0f}s "
+                f"(reconnect_timeout={self.reconnect_timeout:g}s): {str(e).splitlines()[0]}. "
+                "Check that the database server is up, or raise reconnect_timeout."
+            ) from e
+        # 0.05 s, doubling to 2 s, with jitter so that many workers do not reconnect at once.
+        pause = min(0.05 * 2**n, 2.0, max(self.reconnect_timeout - waited, 0.0))
+        time.sleep(pause * (0.5 + random.random() / 2))
+        self.engine.dispose(close=False)  # drop the pool's dead connections
+        return since, n + 1
+
+    def _safe_url(self) -> str:
+        try:
+            return sa.make_url(self.url).render_as_string(hide_password=True)
+        except Exception:  # noqa: BLE001
+            return "the database"
 
     @staticmethod
     def _check_unfinished(conn: sa.Connection, trial_id: int) -> None:
@@ -322,8 +430,18 @@ class SQLStorage(BaseStorage):
         self._write(go)
 
     def _read(self, fn: Callable[[sa.Connection], T]) -> T:
-        with self.engine.connect() as conn, conn.begin():
-            return fn(conn)
+        lost: tuple[float, int] | None = None
+        while True:
+            try:
+                with self.engine.connect().execution_options(**self._read_opts) as conn:
+                    if self.is_sqlite:
+                        with conn.begin():
+                            return fn(conn)
+                    return fn(conn)
+            except DBAPIError as e:
+                if not is_disconnect(e):
+                    raise
+                lost = self._lost(e, lost)
 
     # --- studies ----------------------------------------------------------------------
     def create_new_study(self, directions: Sequence[str], study_name: str) -> int:
@@ -457,12 +575,40 @@ class SQLStorage(BaseStorage):
                 )
             return tid
 
-        return self._write(go)
+        def recover(conn: sa.Connection) -> int | None:
+            # The commit of an earlier try may have happened: its trial has this start time
+            # (to the microsecond) and is still RUNNING. (A WAITING trial has no start time;
+            # its creation is retried as it is.)
+            if not running:
+                return None
+            row = conn.execute(
+                sa.select(trials.c.trial_id).where(
+                    trials.c.study_id == study_id,
+                    trials.c.datetime_start == now,
+                    trials.c.state == int(TrialState.RUNNING),
+                )
+            ).first()
+            return None if row is None else int(row[0])
+
+        return self._write(go, recover)
 
     def pop_waiting_trial_id(self, study_id: int) -> int | None:
+        # Most asks find no waiting trial: a plain read says so without a write transaction
+        # (SQLite's write lock, a COMMIT round trip). One enqueued just after it is the next
+        # ask's; claiming stays atomic below.
+        waiting = self._read(
+            lambda c: c.execute(
+                sa.select(trials.c.trial_id)
+                .where(trials.c.study_id == study_id, trials.c.state == int(TrialState.WAITING))
+                .limit(1)
+            ).first()
+        )
+        if waiting is None:
+            return None
         for _ in range(100):
+            now = time.time()
 
-            def go(conn: sa.Connection) -> tuple[bool, int | None]:
+            def go(conn: sa.Connection, now: float = now) -> tuple[bool, int | None]:
                 row = conn.execute(
                     sa.select(sa.func.min(trials.c.trial_id)).where(
                         trials.c.study_id == study_id, trials.c.state == int(TrialState.WAITING)
@@ -471,7 +617,6 @@ class SQLStorage(BaseStorage):
                 if row is None or row[0] is None:
                     return True, None
                 tid = int(row[0])
-                now = time.time()
                 n = conn.execute(
                     trials.update()
                     .where(trials.c.trial_id == tid, trials.c.state == int(TrialState.WAITING))
@@ -483,7 +628,20 @@ class SQLStorage(BaseStorage):
                 ).rowcount
                 return n == 1, tid if n == 1 else None
 
-            done, tid = self._write(go)
+            def recover(
+                conn: sa.Connection, now: float = now
+            ) -> tuple[bool, int | None] | None:
+                # An earlier try's commit may have claimed a trial: it started at ``now``.
+                row = conn.execute(
+                    sa.select(trials.c.trial_id).where(
+                        trials.c.study_id == study_id,
+                        trials.c.datetime_start == now,
+                        trials.c.state == int(TrialState.RUNNING),
+                    )
+                ).first()
+                return None if row is None else (True, int(row[0]))
+
+            done, tid = self._write(go, recover)
             if done:
                 return tid
         return None
@@ -493,15 +651,41 @@ class SQLStorage(BaseStorage):
     ) -> None:
         dj = distribution_to_json(distribution)
 
-        def go(conn: sa.Connection) -> None:
-            self._check_unfinished(conn, trial_id)
-            conn.execute(
-                trial_params.insert().values(
-                    trial_id=trial_id, name=name, value=float(internal), distribution_json=dj
-                )
-            )
+        unfinished = [int(x) for x in TrialState if not x.is_finished()]
 
-        self._write(go)
+        def go(conn: sa.Connection) -> bool:
+            # One statement: insert only while the trial is unfinished; when nothing was
+            # inserted, the check says why (a missing or finished trial).
+            row = conn.execute(
+                trial_params.insert().from_select(
+                    ["trial_id", "name", "value", "distribution_json"],
+                    sa.select(
+                        sa.literal(trial_id, sa.Integer),
+                        sa.literal(name, sa.String),
+                        sa.literal(float(internal), sa.Float),
+                        sa.literal(dj, sa.Text),
+                    ).where(
+                        sa.exists().where(
+                            trials.c.trial_id == trial_id, trials.c.state.in_(unfinished)
+                        )
+                    ),
+                )
+                .returning(trial_params.c.trial_id)
+            ).first()
+            if row is None:
+                self._check_unfinished(conn, trial_id)
+                raise RuntimeError(f"could not store param {name!r} of trial id {trial_id}.")
+            return True
+
+        def recover(conn: sa.Connection) -> bool | None:  # an earlier try's commit happened
+            row = conn.execute(
+                sa.select(trial_params.c.value).where(
+                    trial_params.c.trial_id == trial_id, trial_params.c.name == name
+                )
+            ).first()
+            return True if row is not None and row[0] == float(internal) else None
+
+        self._write(go, recover)
 
     def set_trial_state_values(
         self, trial_id: int, state: TrialState, values: Sequence[float] | None = None
@@ -520,6 +704,17 @@ class SQLStorage(BaseStorage):
             allowed = [int(TrialState.WAITING)]
         else:
             allowed = [int(TrialState.RUNNING), int(TrialState.WAITING)]
+
+        def recover(conn: sa.Connection) -> int | None:  # an earlier try's commit happened
+            row = conn.execute(
+                sa.select(trials.c.state, trials.c.values_json).where(
+                    trials.c.trial_id == trial_id
+                )
+            ).first()
+            if row is None or row[0] != int(state) or not state.is_finished():
+                return None
+            return 1 if values is None or row[1] == vals["values_json"] else None
+
         n = self._write(
             lambda c: (
                 c.execute(
@@ -527,7 +722,8 @@ class SQLStorage(BaseStorage):
                     .where(trials.c.trial_id == trial_id, trials.c.state.in_(allowed))
                     .values(**vals)
                 ).rowcount
-            )
+            ),
+            recover,
         )
         return n == 1
 
@@ -557,35 +753,23 @@ class SQLStorage(BaseStorage):
             r.trial_id: {"params": {}, "dists": {}, "inter": {}, "user": {}, "system": {}}
             for r in rows
         }
-        # Chunk IN lists so that huge studies stay under driver parameter limits.
+        # One round trip for the params, intermediate values and attrs of all the trials
+        # (a UNION ALL), in chunks so that huge studies stay under driver parameter limits.
         for i in range(0, len(ids), 900):
             chunk = ids[i : i + 900]
-            for tid, name, value, dj in conn.execute(
-                sa.select(
-                    trial_params.c.trial_id,
-                    trial_params.c.name,
-                    trial_params.c.value,
-                    trial_params.c.distribution_json,
-                ).where(trial_params.c.trial_id.in_(chunk))
-            ):
-                dist = _dist_cache(dj)
-                by_id[tid]["params"][name] = dist.to_external(value)
-                by_id[tid]["dists"][name] = dist
-            for tid, step, vj in conn.execute(
-                sa.select(trial_values.c.trial_id, trial_values.c.step, trial_values.c.value_json)
-                .where(trial_values.c.trial_id.in_(chunk))
-                .order_by(trial_values.c.step)
-            ):
-                by_id[tid]["inter"][step] = json.loads(vj)
-            for tid, kind, key, vj in conn.execute(
-                sa.select(
-                    trial_attrs.c.trial_id,
-                    trial_attrs.c.kind,
-                    trial_attrs.c.key,
-                    trial_attrs.c.value_json,
-                ).where(trial_attrs.c.trial_id.in_(chunk))
-            ):
-                by_id[tid][kind][key] = json.loads(vj)
+            inter: list[tuple[int, int, str]] = []
+            for tid, tag, key, num, txt, step in conn.execute(_children_query(chunk)):
+                if tag == "p":
+                    dist = _dist_cache(txt)
+                    by_id[tid]["params"][key] = dist.to_external(num)
+                    by_id[tid]["dists"][key] = dist
+                elif tag == "i":
+                    inter.append((tid, step, txt))
+                else:
+                    by_id[tid][tag][key] = json.loads(txt)
+            inter.sort(key=lambda x: x[1])
+            for tid, step, txt in inter:
+                by_id[tid]["inter"][step] = json.loads(txt)
         out = []
         for r in rows:
             d = by_id[r.trial_id]
@@ -680,7 +864,55 @@ class SQLStorage(BaseStorage):
                 conn.execute(trial_attrs.insert().values(**key, value_json=vj))
             return True
 
-        return self._write(go)
+        def recover(conn: sa.Connection) -> bool | None:  # an earlier try's commit happened
+            row = conn.execute(
+                sa.select(trials.c.state, trial_attrs.c.value_json)
+                .join(trial_attrs, trial_attrs.c.trial_id == trials.c.trial_id)
+                .where(
+                    trials.c.trial_id == trial_id,
+                    trial_attrs.c.kind == "system",
+                    trial_attrs.c.key == keys.FAIL_REASON,
+                )
+            ).first()
+            ok = row is not None and row[0] == int(TrialState.FAIL) and row[1] == vj
+            return True if ok else None
+
+        return self._write(go, recover)
+
+
+def _children_query(ids: list[int]) -> Any:
+    """(trial_id, tag, key, number, text, step) rows of the trials' params (tag "p"),
+    intermediate values ("i") and attrs (tag = the attr kind), in one statement."""
+    null_s = sa.cast(sa.null(), sa.String)
+    null_f = sa.cast(sa.null(), sa.Float)
+    null_i = sa.cast(sa.null(), sa.Integer)
+    tag = sa.cast(sa.literal("p"), sa.String)
+    return sa.union_all(
+        sa.select(
+            trial_params.c.trial_id,
+            tag,
+            sa.cast(trial_params.c.name, sa.String),
+            trial_params.c.value,
+            sa.cast(trial_params.c.distribution_json, sa.String),
+            null_i,
+        ).where(trial_params.c.trial_id.in_(ids)),
+        sa.select(
+            trial_values.c.trial_id,
+            sa.cast(sa.literal("i"), sa.String),
+            null_s,
+            null_f,
+            sa.cast(trial_values.c.value_json, sa.String),
+            trial_values.c.step,
+        ).where(trial_values.c.trial_id.in_(ids)),
+        sa.select(
+            trial_attrs.c.trial_id,
+            sa.cast(trial_attrs.c.kind, sa.String),
+            sa.cast(trial_attrs.c.key, sa.String),
+            null_f,
+            sa.cast(trial_attrs.c.value_json, sa.String),
+            null_i,
+        ).where(trial_attrs.c.trial_id.in_(ids)),
+    )
 
 
 _DIST_CACHE: dict[str, BaseDistribution] = {}

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from slimtune.storage.base import StudySummary
+from slimtune.study.callbacks import MaxTrialsCallback
 from slimtune.study.study import (
     Study,
     StudyDirection,
@@ -15,6 +17,8 @@ from slimtune.study.study import (
 )
 
 __all__ = [
+    "MaxTrialsCallback",
+    "StudySummary",
     "Study",
     "StudyDirection",
     "create_study",

@@ -16,6 +16,10 @@ run, checked, told, beaten for and failed in exactly one way:
      ``Exception``) are logged and the study goes on; any other (``catch=()`` is Optuna's
      default) is re-raised *after* the trial is stored. ``KeyboardInterrupt`` always stops,
      after the trial is stored.
+   * Fail fast: with the default ``catch``, when the study's first :data:`FAIL_FAST_TRIALS`
+     finished trials all failed with the same exception (type and message) and none has
+     succeeded, that exception is raised with a note saying so: a bug in the objective,
+     not bad luck. An explicit ``catch`` (e.g. ``catch=Exception``) turns the rule off.
 5. Tell: the state and values are stored; the heartbeat stops. A trial that was failed by a
    stale heartbeat while it still ran (grace period too short for a blocked process) keeps
    FAIL, and a warning says its result was dropped.
@@ -35,15 +39,18 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from slimtune import keys
+from slimtune.exceptions import trial_pruned_types
 from slimtune.storage.base import UpdateFinishedTrialError
 from slimtune.storage.heartbeat import Heartbeat, reap_stale_trials
-from slimtune.trial import FrozenTrial, TrialPruned, TrialState
+from slimtune.trial import FrozenTrial, TrialState
 
 if TYPE_CHECKING:
     from slimtune.study.study import Study
     from slimtune.trial import Trial
 
 __all__ = [
+    "DefaultCatch",
+    "FAIL_FAST_TRIALS",
     "check_values",
     "fail_dead_trial",
     "normalize_catch",
@@ -59,10 +66,30 @@ logger = logging.getLogger("slimtune")
 ObjectiveFunc = Callable[["Trial"], Any]
 
 
+#: The fail-fast rule: with the default ``catch``, when the study's first this-many finished
+#: trials all FAILed with the same exception (type and message), the exception is raised.
+FAIL_FAST_TRIALS = 3
+
+
+class DefaultCatch(tuple):
+    """``catch=None`` (the default): every ``Exception``, *and* the fail-fast rule.
+
+    A tuple, so it travels to worker processes and Dask tasks with ``catch`` unchanged; an
+    explicit ``catch`` (e.g. ``catch=Exception``) is the switch that turns the rule off.
+    """
+
+    def __new__(cls) -> DefaultCatch:
+        return super().__new__(cls, (Exception,))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (DefaultCatch, ())
+
+
 def normalize_catch(catch: Any) -> tuple[type[BaseException], ...]:
-    """``optimize``'s ``catch``: None -> every ``Exception``; a type or an iterable of types."""
-    if catch is None:
-        return (Exception,)
+    """``optimize``'s ``catch``: None -> every ``Exception`` with the fail-fast rule
+    (:class:`DefaultCatch`); a type or an iterable of types -> those, without the rule."""
+    if catch is None or isinstance(catch, DefaultCatch):
+        return DefaultCatch()
     if isinstance(catch, type) and issubclass(catch, BaseException):
         return (catch,)
     try:
@@ -166,9 +193,11 @@ def run_trial(
     state: TrialState | None = None
     values: Any = None
     reraise: BaseException | None = None
+    failed_first: str | None = None  # the caught exception's text (fail-fast rule)
+    caught: BaseException | None = None
     try:
         values = func(trial)
-    except TrialPruned:
+    except trial_pruned_types():  # slimtune's TrialPruned, and Optuna's
         state = TrialState.PRUNED
         values = None
     except BaseException as e:  # noqa: BLE001 - every failure is recorded
@@ -182,10 +211,10 @@ def run_trial(
                 trial.set_system_attr(keys.FAIL_REASON, msg)
             except Exception:  # noqa: BLE001 - the storage error must not hide the original
                 logger.exception("could not store the failure reason of trial %d", trial.number)
-            if isinstance(e, Exception) and isinstance(e, catch):
-                logger.warning("Trial %d failed: %s", trial.number, msg)
-            else:
+            if not (isinstance(e, Exception) and isinstance(e, catch)):
                 reraise = e
+            elif isinstance(catch, DefaultCatch):
+                failed_first, caught = msg, e
     finally:
         if beat is not None:
             beat.stop(trial.trial_id)
@@ -200,9 +229,36 @@ def run_trial(
                 frozen.number,
                 why,
             )
+    if reraise is None and failed_first is not None and _first_trials_failed_alike(
+        study, failed_first
+    ):
+        exc = caught
+        note = (
+            f"slimtune: the first {FAIL_FAST_TRIALS} finished trials of study "
+            f"{study.study_name!r} all failed with this same error, so the study stops: this "
+            "is most likely a bug in the objective, not bad luck. Fix it and run again; to go "
+            "on past failures like this one, pass catch=Exception (or the exception types) to "
+            "optimize."
+        )
+        logger.error("%s (%s)", note, failed_first)
+        assert exc is not None
+        exc.add_note(note)
+        raise exc
     if reraise is not None:
         raise reraise
     return frozen
+
+
+def _first_trials_failed_alike(study: Study, reason: str) -> bool:
+    """The fail-fast rule: no trial of the study ever finished other than FAIL, at least
+    :data:`FAIL_FAST_TRIALS` did, and every one of them with ``reason``."""
+    finished = [t for t in study.get_trials(deepcopy=False) if t.state.is_finished()]
+    if len(finished) < FAIL_FAST_TRIALS:
+        return False
+    return all(
+        t.state == TrialState.FAIL and t.system_attrs.get(keys.FAIL_REASON) == reason
+        for t in finished
+    )
 
 
 def run_trials(
@@ -216,7 +272,7 @@ def run_trials(
 ) -> int:
     """Run trials while ``claim()`` grants one more and ``study.stop()`` was not called;
     the number run. ``on_done`` sees each finished trial (callbacks, progress)."""
-    catch_t = tuple(catch)
+    catch_t = catch if isinstance(catch, DefaultCatch) else tuple(catch)
     n = 0
     while not study.stop_requested and claim():
         frozen = run_trial(study, func, catch_t, on_start=on_start)

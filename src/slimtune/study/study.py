@@ -134,6 +134,36 @@ class Study:
         return self._stop_flag
 
     @property
+    def metric_names(self) -> list[str] | None:
+        """The name of each objective (``set_metric_names``), or None when not set."""
+        names = self._storage.get_study_system_attrs(self._study_id).get(keys.METRIC_NAMES)
+        return list(names) if names is not None else None
+
+    def set_metric_names(self, metric_names: list[str]) -> None:
+        """Name each objective (as Optuna does); tables, logs, CSV/JSON and figures use them."""
+        if isinstance(metric_names, str) or not all(isinstance(n, str) for n in metric_names):
+            raise TypeError(f"set_metric_names: pass a list of strings, got {metric_names!r}.")
+        names = list(metric_names)
+        if len(names) != len(self._directions):
+            raise ValueError(
+                f"set_metric_names: {len(names)} name(s) {names} for a study with "
+                f"{len(self._directions)} objective(s); pass one name per objective."
+            )
+        if len(set(names)) != len(names):
+            raise ValueError(f"set_metric_names: the names {names} must be distinct.")
+        self._storage.set_study_system_attr(self._study_id, keys.METRIC_NAMES, names)
+
+    def objective_names(self) -> list[str]:
+        """The metric names, or ``value`` / ``values_<i>`` when none are set: the labels
+        every table and figure of slimtune uses."""
+        names = self.metric_names
+        if names is not None:
+            return names
+        if len(self._directions) == 1:
+            return ["value"]
+        return [f"values_{i}" for i in range(len(self._directions))]
+
+    @property
     def user_attrs(self) -> dict[str, Any]:
         return self._storage.get_study_user_attrs(self._study_id)
 
@@ -298,7 +328,6 @@ class Study:
             raise ValueError(f"tell: state must be COMPLETE, PRUNED or FAIL, got {state!r}.")
         if reason is not None:
             self._storage.set_trial_system_attr(tid, keys.FAIL_REASON, reason)
-            logger.warning("Trial %d failed: %s", frozen.number, reason)
         try:
             self.sampler.after_trial(self, frozen, state, vals)
         finally:
@@ -310,11 +339,41 @@ class Study:
                 "failed by a stale heartbeat); pass skip_if_finished=True to ignore this."
             )
         done = self._storage.get_trial(tid)
-        if state == TrialState.COMPLETE and logger.isEnabledFor(logging.INFO):
-            logger.info(
-                "Trial %d finished with values %s and params %s.", done.number, vals, done.params
-            )
+        self._log_finished(done)
         return done
+
+    def _log_finished(self, t: FrozenTrial) -> None:
+        """One line per finished trial, as Optuna writes it, with the objectives' names."""
+        if t.state == TrialState.FAIL:
+            if logger.isEnabledFor(logging.WARNING):
+                why = t.system_attrs.get(keys.FAIL_REASON, "no reason stored")
+                logger.warning(
+                    "Trial %d failed with parameters: %s because of the following error: %s",
+                    t.number, t.params, why,
+                )
+            return
+        if not logger.isEnabledFor(logging.INFO):
+            return
+        if t.state == TrialState.PRUNED:
+            logger.info("Trial %d pruned. Parameters: %s.", t.number, t.params)
+            return
+        names = self.objective_names()
+        vals = t.values or []
+        if len(vals) == 1:
+            shown = f"value: {vals[0]:.6g}" if names == ["value"] else (
+                f"value: {names[0]}={vals[0]:.6g}"
+            )
+        else:
+            shown = "values: " + ", ".join(f"{n}={v:.6g}" for n, v in zip(names, vals))
+        best = ""
+        if len(self._directions) == 1:
+            try:
+                b = self.best_trial
+                best = f" Best is trial {b.number} with value: {b.values[0]:.6g}."
+            except ValueError:
+                best = ""
+        logger.info("Trial %d finished with %s and parameters: %s.%s", t.number, shown,
+                    t.params, best)
 
     def _resolve_trial_id(self, trial: Trial | FrozenTrial | int) -> int:
         if isinstance(trial, Trial):
@@ -369,6 +428,11 @@ class Study:
         for step, v in trial.intermediate_values.items():
             self._storage.set_trial_intermediate_value(tid, step, v)
         self._storage.set_trial_state_values(tid, trial.state, trial.values)
+
+    def add_trials(self, trials: Iterable[FrozenTrial]) -> None:
+        """:meth:`add_trial` for each of ``trials`` (e.g. ``other_study.trials``)."""
+        for t in trials:
+            self.add_trial(t)
 
     def stop(self) -> None:
         """Stop ``optimize`` after the running trial(s)."""
@@ -434,20 +498,108 @@ class Study:
                 progress.close()
 
     # --- misc -------------------------------------------------------------------------
+    def trials_dataframe(
+        self,
+        attrs: tuple[str, ...] = (
+            "number",
+            "value",
+            "datetime_start",
+            "datetime_complete",
+            "duration",
+            "params",
+            "user_attrs",
+            "system_attrs",
+            "state",
+        ),
+        multi_index: bool = False,
+    ) -> Any:
+        """The trials as a pandas DataFrame, one row per trial, with Optuna's columns:
+        ``number``, ``value`` (``values_0``... for several objectives, or the metric names),
+        datetimes, ``duration``, ``params_<name>``, ``user_attrs_<key>``,
+        ``system_attrs_<key>``, ``intermediate_values_<step>``, ``state`` (its name).
+        ``multi_index=True`` gives two-level columns such as ``("params", "x")``.
+        Needs pandas (``pip install slimtune[pandas]``)."""
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ImportError(
+                "trials_dataframe needs pandas: pip install slimtune[pandas]"
+            ) from None
+        allowed = {
+            "number", "value", "values", "datetime_start", "datetime_complete", "duration",
+            "params", "user_attrs", "system_attrs", "intermediate_values", "state",
+        }
+        bad = [a for a in attrs if a not in allowed]
+        if bad:
+            raise ValueError(
+                f"trials_dataframe: unknown attrs {bad}; choose from {sorted(allowed)}."
+            )
+        multi = self._is_multi_objective()
+        attrs = tuple(
+            ("values" if multi else "value") if a in ("value", "values") else a for a in attrs
+        )
+        attrs = tuple(dict.fromkeys(attrs))  # value and values both given: one column group
+        trials = self.get_trials()
+        if not trials:
+            return pd.DataFrame()
+        names = getattr(self, "metric_names", None)
+        n_obj = len(self._directions)
+        value_keys: list[Any] = list(names) if names else list(range(n_obj))
+        groups = {"params", "user_attrs", "system_attrs", "intermediate_values"}
+        keys_of: dict[str, list[Any]] = {}
+        for g in groups & set(attrs):
+            seen: set[Any] = set()
+            for t in trials:
+                seen.update(getattr(t, g))
+            keys_of[g] = sorted(seen, key=lambda k: (str(type(k)), k))
+        columns: list[tuple[str, Any]] = []
+        for a in attrs:
+            if a in groups:
+                columns += [(a, k) for k in keys_of[a]]
+            elif a == "values":
+                columns += [("values", k) for k in value_keys]
+            elif a == "value" and names:
+                columns.append(("value", names[0]))
+            else:
+                columns.append((a, ""))
+        rows = []
+        for t in trials:
+            row: list[Any] = []
+            for a, k in columns:
+                if a in groups:
+                    row.append(getattr(t, a).get(k))
+                elif a == "values":
+                    row.append(t.values[value_keys.index(k)] if t.values else None)
+                elif a == "value":
+                    row.append(t.values[0] if t.values else None)
+                elif a == "state":
+                    row.append(t.state.name)
+                else:
+                    row.append(getattr(t, a))
+            rows.append(row)
+        if multi_index:
+            index = pd.MultiIndex.from_tuples(columns)
+            return pd.DataFrame(rows, columns=index)
+        flat = [a if k == "" else f"{a}_{k}" for a, k in columns]
+        return pd.DataFrame(rows, columns=flat)
+
     def trials_records(self) -> list[dict[str, Any]]:
         """One flat dict per trial (number, state, values, params_*, durations): for tables."""
         out = []
+        names = self.metric_names
         for t in self.get_trials():
             rec: dict[str, Any] = {
                 "number": t.number,
                 "state": t.state.name,
             }
             if t.values is not None:
+                # Optuna's trials_dataframe column names: value / value_<name> for one
+                # objective, values_<i> / values_<name> for several.
                 if len(t.values) == 1:
-                    rec["value"] = t.values[0]
+                    rec["value" if names is None else f"value_{names[0]}"] = t.values[0]
                 else:
                     for i, v in enumerate(t.values):
-                        rec[f"values_{i}"] = v
+                        rec[f"values_{i if names is None else names[i]}"] = v
             rec.update({f"params_{k}": v for k, v in t.params.items()})
             rec["datetime_start"] = t.datetime_start.isoformat() if t.datetime_start else None
             d = t.duration
