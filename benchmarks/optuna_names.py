@@ -50,29 +50,6 @@ MODULES = [
     "optuna.integration",
 ]
 
-# Who builds the names of a module that are still missing (issue 14's split of the work).
-OWNERS = {
-    "optuna.samplers": "samplers helper",
-    "optuna.pruners": "samplers helper",
-    "optuna.visualization": "vizimp helper",
-    "optuna.visualization.matplotlib": "vizimp helper",
-    "optuna.importance": "vizimp helper",
-    "optuna.logging": "lead",
-}
-
-# Modules whose missing names are out of scope, with the reason.
-OUT_OF_SCOPE = {
-    "optuna.integration": "not in slimtune's integrations (scikit-learn, Lightning, Dask, the "
-    "dashboard): its library is not a dependency here",
-}
-
-# Top-level names (submodules) that other helpers build.
-NAME_OWNERS = {
-    "optuna.importance": "vizimp helper",
-    "optuna.visualization": "vizimp helper",
-    "optuna.logging": "lead",
-}
-
 # Modules whose missing names are out of scope, with the reason.
 OUT_OF_SCOPE = {
     "optuna.integration": "not in slimtune's integrations (scikit-learn, Lightning, Dask, the "
@@ -87,6 +64,10 @@ NOT_PROVIDED = {
     "optuna.integration.BoTorchSampler": "needs BoTorch; `slimtune.samplers.GPSampler` is "
     "the GP sampler",
     "optuna.integration.PyCmaSampler": "needs pycma; use `samplers.CmaEsSampler`",
+    "optuna.samplers.NSGAIIISampler": "NSGA-III (reference-point selection for many "
+    "objectives) is not built; use `NSGAIISampler` or `TPESampler`",
+    "optuna.samplers.BaseGASampler": "the genetic-algorithm base class is not public here; "
+    "`NSGAIISampler` takes Optuna's crossover/mutation/selection hooks",
 }
 
 # What a signature cannot show. (status, note): status None keeps the computed one.
@@ -306,13 +287,7 @@ def check(module: str, name: str) -> tuple[str, str]:
     if ours is None:
         why = NOT_PROVIDED.get(qual)
         if why is None:
-            owner = NAME_OWNERS.get(qual) or OWNERS.get(module)
-            if module in OUT_OF_SCOPE:
-                why = OUT_OF_SCOPE[module]
-            elif owner:
-                why = f"being built by the {owner}"
-            else:
-                why = "not done yet (compat helper)"
+            why = OUT_OF_SCOPE.get(module, "not built yet")
         return "not provided", why
     if theirs is None:
         status, how = "same", "(Optuna's needs an extra here; existence only)"

@@ -28,6 +28,7 @@ __all__ = [
     "INFO",
     "WARN",
     "WARNING",
+    "create_default_formatter",
     "disable_default_handler",
     "disable_propagation",
     "enable_default_handler",
@@ -59,6 +60,11 @@ class _Formatter(_std.Formatter):
         return super().format(record)
 
 
+def create_default_formatter() -> _std.Formatter:
+    """The formatter of the default handler (``[I <time>] message``), for your own handlers."""
+    return _Formatter("[%(levelletter)s %(asctime)s] %(message)s")
+
+
 def _root() -> _std.Logger:
     return _std.getLogger(ROOT)
 
@@ -85,7 +91,7 @@ def _configure() -> None:
         if _handler is not None:
             return
         _handler = _StderrHandler()
-        _handler.setFormatter(_Formatter("[%(levelletter)s %(asctime)s] %(message)s"))
+        _handler.setFormatter(create_default_formatter())
         root = _root()
         root.addHandler(_handler)
         root.setLevel(INFO)
