@@ -31,6 +31,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sp.add_argument(
         "--no-progress", dest="progress", action="store_false", default=None, help="no progress bar"
     )
+    sp.add_argument(
+        "--force",
+        action="store_true",
+        help="the config changed what the stored trials mean (objectives, space, constraints, "
+        "data, fidelity): start a new version NAME-vN of the study; the old trials stay in "
+        "the old study, unused",
+    )
     sp.set_defaults(func=cmd_search)
 
     ep = subparsers.add_parser(
@@ -99,11 +106,14 @@ def cmd_search(args: argparse.Namespace) -> int:
             timeout=args.timeout,
             out_dir=args.out,
             progress=args.progress,
+            force=getattr(args, "force", False),
         )
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     print_summary(res, console)
+    if res.interrupted:
+        return 130  # the shell's code for Ctrl-C
     if res.chosen is None:
         print("no model to pick: no feasible complete trial yet.", file=sys.stderr)
         return 1
