@@ -257,6 +257,7 @@ def print_summary(res: SearchResult, console: Any) -> None:
         f"{_counts(res.study)}; {len(res.front)} on the Pareto front.",
         markup=False,
         highlight=False,
+        soft_wrap=True,
     )
     tm = res.timings
     if tm:
@@ -272,6 +273,7 @@ def print_summary(res: SearchResult, console: Any) -> None:
             f"{res.seconds:.1f} s in all.",
             markup=False,
             highlight=False,
+            soft_wrap=True,
         )
     if res.chosen is not None:
         c = res.chosen
@@ -282,11 +284,20 @@ def print_summary(res: SearchResult, console: Any) -> None:
             f"{c.macs:,} MACs, {c.params:,} params" + (" (retrained)" if c.retrained else ""),
             markup=False,
             highlight=False,
+            soft_wrap=True,
         )
+        why = f"  by {describe_pick(rule, **opts)}; among {pool}"
+        if rule == "budget" and opts.get("max_macs") is not None and c.macs > opts["max_macs"]:
+            why += f": none has MACs <= {opts['max_macs']:,.0f}, so the smallest was chosen"
+        by = opts.get("by", "accuracy")
+        if rule == "smallest_above" and opts.get("accuracy") is not None:
+            if c.score(by) < opts["accuracy"]:
+                why += f": none reaches {by} {opts['accuracy']}, so the best was chosen"
         console.print(
-            f"  by {describe_pick(rule, **opts)}; among {pool}.",
+            why + ".",
             markup=False,
             highlight=False,
+            soft_wrap=True,
         )
         if res.interrupted and res.model is None:
             console.print(
@@ -297,7 +308,7 @@ def print_summary(res: SearchResult, console: Any) -> None:
             )
         for k, v in res.files.items():
             if isinstance(v, Path):
-                console.print(f"  {k}: {v}", markup=False, highlight=False)
+                console.print(f"  {k}: {v}", markup=False, highlight=False, soft_wrap=True)
     if res.interrupted:
         if res.storage is None:
             last = (
@@ -374,7 +385,7 @@ class SearchProgress:
             what = f"failed: {frozen.system_attrs.get(keys.FAIL_REASON, '')}"
         else:
             what = frozen.state.name.lower()
-        size = "" if rec is None else f", {rec.macs:,} MACs"
+        size = "" if rec is None or rec.skipped else f", {rec.macs:,} MACs"
         logger.info("trial %d: %s%s | %s", frozen.number, what, size, self._info())
 
     def close(self) -> None:

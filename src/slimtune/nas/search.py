@@ -91,6 +91,7 @@ __all__ = [
     "retrain_candidate",
     "run_search",
     "version_name",
+    "weights_root",
     "write_csv",
 ]
 
@@ -170,6 +171,19 @@ def version_name(name: str, version: int) -> str:
     """The study name of version ``version`` of a search (``--force``): ``name``, then
     ``name-v2``, ``name-v3``, ..."""
     return name if version <= 1 else f"{name}-v{version}"
+
+
+VERSION_ATTR = "nas_version"
+"""Study user attribute: the version of the search (1, then 2, 3, ... after ``--force``)."""
+
+
+def weights_root(out: Path, study: st.Study) -> Path:
+    """The directory whose ``trials/`` holds the kept weights of ``study``'s trials: the
+    output directory for version 1, ``<out>/<study name>`` for a later version (so that a
+    ``--force`` version never overwrites, or loads, the weights of the old one)."""
+    if int(study.user_attrs.get(VERSION_ATTR, 1)) > 1:
+        return out / study.study_name
+    return out
 
 
 def resume_seed(seed: int, n_stored: int) -> int:
@@ -284,11 +298,7 @@ class _SearchObjective:
         params = trial.params
         done = (st.TrialState.COMPLETE, st.TrialState.PRUNED)
         for t in trial.study.get_trials(deepcopy=False, states=done):
-            if (
-                t.number != trial.number
-                and t.params == params
-                and DUPLICATE_OF not in t.user_attrs
-            ):
+            if t.number != trial.number and t.params == params and DUPLICATE_OF not in t.user_attrs:
                 return t
         return None
 
@@ -390,6 +400,7 @@ def run_search(
     try:  # kept with the study so that `slimtune export --storage ...` can retrain a trial
         study.set_user_attr(CONFIG_ATTR, cfg.raw)
         study.set_user_attr(RESUME_ATTR, cfg.resume_key())
+        study.set_user_attr(VERSION_ATTR, version)
     except (TypeError, ValueError):  # pragma: no cover - a config that is not JSON
         logger.warning("the config could not be stored with the study (not JSON-serialisable)")
     if forced:
@@ -408,7 +419,9 @@ def run_search(
     if n is None and tmo is None:
         n = DEFAULT_N_TRIALS
     objective = _SearchObjective(
-        NASObjective(cfg, data, arch, out), arch, workers=cfg.study.n_jobs > 1
+        NASObjective(cfg, data, arch, weights_root(out, study)),
+        arch,
+        workers=cfg.study.n_jobs > 1,
     )
     warm_up()  # once here, not in every worker process
     bar = SearchProgress(study, n, tmo, cfg, enabled=progress)
@@ -443,7 +456,9 @@ def run_search(
     n_run = len(study.get_trials(deepcopy=False)) - n_before
     cands = collect_candidates(study, cfg.directions)
     front = sorted([c for c in cands if c.on_front], key=lambda c: c.macs)
-    chosen, model, files = _finish(cfg, cands, front, data, out, pick, interrupted)
+    chosen, model, files = _finish(
+        cfg, cands, front, data, out, pick, interrupted, weights_root(out, study) / "trials"
+    )
     total = time.monotonic() - t0
     timings = {
         "setup": t_setup,
@@ -525,7 +540,8 @@ def export_trial(
         chosen = match[0]
     out = Path(out_dir)
     model = build_model(ModelSpec.from_dict(chosen.spec), check=False)
-    w = Path(weights) if weights else out / "trials" / f"trial_{chosen.number}.pt"
+    kept = weights_root(out, study) / "trials" / f"trial_{chosen.number}.pt"
+    w = Path(weights) if weights else kept
     if load_weights(model, w):
         pass
     elif weights:
@@ -553,12 +569,14 @@ def _finish(
     out: Path,
     pick: str | PickRule | None,
     interrupted: bool = False,
+    wdir: Path | None = None,
 ) -> tuple[Candidate | None, SpecNet | None, dict[str, Any]]:
     """Write the tables, choose a model (retraining the top k when asked), export it.
 
     After Ctrl-C (``interrupted``) nothing is trained: the chosen model is exported only
     when the search kept its weights."""
     files: dict[str, Any] = dict(write_tables(cfg, cands, front, out))
+    wdir = wdir or out / "trials"
     if not cands:
         return None, None, files
     rule = pick or cfg.pick.rule
@@ -568,7 +586,7 @@ def _finish(
     if interrupted:
         chosen = pick_model(pool, rule, **opts)
         model = build_model(ModelSpec.from_dict(chosen.spec), check=False)
-        if not load_weights(model, out / "trials" / f"trial_{chosen.number}.pt"):
+        if not load_weights(model, wdir / f"trial_{chosen.number}.pt"):
             return chosen, None, files
         model, exported = export_chosen(cfg, chosen, model, out)
         files.update(exported)
@@ -588,7 +606,7 @@ def _finish(
     else:
         chosen = pick_model(pool, rule, **opts)
         model = build_model(ModelSpec.from_dict(chosen.spec), check=False)
-        w = out / "trials" / f"trial_{chosen.number}.pt"
+        w = wdir / f"trial_{chosen.number}.pt"
         if not load_weights(model, w):
             # weights not kept (or another machine ran it): retrain at the search budget
             model, chosen.accuracy, chosen.f1 = retrain_candidate(
