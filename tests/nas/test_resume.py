@@ -286,7 +286,7 @@ def _interrupt(tmp_path: Path, n_jobs: int) -> tuple[int, str, str, str]:
             "storage": f"sqlite:///{tmp_path / 's.db'}",
         },
         constraints={},
-        fidelity={"epochs": 40, "subset": 1.0},
+        fidelity={"epochs": 12, "subset": 1.0},
         output={"plot": False, "export": [], "dir": str(tmp_path / "out")},
     )
     path = tmp_path / "c.yaml"

@@ -111,6 +111,9 @@ def cmd_search(args: argparse.Namespace) -> int:
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # before the trials started (loading, setup): nothing to save
+        print("interrupted (Ctrl-C) before the search started; no trial was run.", file=sys.stderr)
+        return 130
     print_summary(res, console)
     if res.interrupted:
         return 130  # the shell's code for Ctrl-C

@@ -246,49 +246,108 @@ def _open_study(cfg: SearchConfig, storage: Any, force: bool) -> tuple[str, int,
     )
 
 
+class _GuardedTrial:
+    """A trial whose every method call is a critical section of ``guard``: a Ctrl-C that
+    comes during one (a storage write) takes effect when it returns, never half-way
+    through a database transaction."""
+
+    def __init__(self, trial: st.Trial, guard: _SearchObjective):
+        self._trial = trial
+        self._guard = guard
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._trial, name)
+        if not callable(attr):
+            return attr
+        guard = self._guard
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with guard.critical():
+                return attr(*args, **kwargs)
+
+        return call
+
+
 class _SearchObjective:
     """The NAS objective as the search runs it: a configuration already finished in the
     study is not run again, and Ctrl-C inside a trial stores it as interrupted.
 
     A repeat of a COMPLETE trial completes with that trial's values and a copy of its
     record (marked :data:`~slimtune.nas.selection.DUPLICATE_OF`, left out of the
-    candidates); a repeat of a PRUNED one is pruned. In a worker process (``n_jobs > 1``)
-    SIGINT and SIGTERM raise :class:`SearchInterrupted` inside a trial."""
+    candidates); a repeat of a PRUNED one is pruned.
+
+    Signals (Ctrl-C; SIGTERM in a worker process, sent by the main process when it stops):
+    inside a trial they raise :class:`SearchInterrupted`, deferred to the end of a storage
+    call in progress; between trials (asking, telling) they only mark the stop, so that
+    nothing is left half-written: a worker then stores what it has and stops its next
+    trial at once, the main process (``n_jobs=1``) stops the study after the trial. A
+    second Ctrl-C in the main process raises ``KeyboardInterrupt`` at once."""
 
     def __init__(self, inner: NASObjective, arch: ArchSpace, workers: bool = False):
         self.inner = inner
         self.arch = arch
         self.parent_pid = os.getpid()
+        self.study: st.Study | None = None  # stopped by a Ctrl-C between trials (n_jobs=1)
         self.current: int | None = None  # the trial running in this process
         self.last: int | None = None  # the last trial started in this process
         self.stopping = False
+        self.signum = signal.SIGINT
+        self._critical = 0
+        self._pending = False
         # set by the main process on Ctrl-C, before it stops the workers (SIGTERM)
         self.user_stop = mp.Event() if workers else None
 
-    def _on_signal(self, signum: int, frame: Any) -> None:
-        if self.current is None or self.stopping:
-            if signum == signal.SIGTERM and not self.stopping:
-                raise SystemExit(128 + signum)
-            return
-        self.stopping = True
+    def _reason(self, signum: int) -> str:
         if signum == signal.SIGINT or (self.user_stop is not None and self.user_stop.is_set()):
-            raise SearchInterrupted(INTERRUPTED)
-        raise SearchInterrupted("interrupted: its worker process was stopped (SIGTERM)")
+            return INTERRUPTED
+        return "interrupted: its worker process was stopped (SIGTERM)"
 
     @contextlib.contextmanager
-    def main_process_sigint(self) -> Iterator[None]:
-        """While the trials run: Ctrl-C in the main process marks the stop as the user's
-        (for the workers' trials) and raises ``KeyboardInterrupt`` as usual."""
-        if self.user_stop is None or threading.current_thread() is not threading.main_thread():
+    def critical(self) -> Iterator[None]:
+        """A section that a signal must not cut (a storage call)."""
+        self._critical += 1
+        try:
+            yield
+        finally:
+            self._critical -= 1
+            if not self._critical and self._pending and self.current is not None:
+                self._pending = False
+                raise SearchInterrupted(self._reason(self.signum))
+
+    def _on_signal(self, signum: int, frame: Any) -> None:
+        main = os.getpid() == self.parent_pid
+        if self.stopping:
+            if main and signum == signal.SIGINT:
+                raise KeyboardInterrupt  # the second Ctrl-C: at once
+            return
+        self.stopping = True
+        self.signum = signum
+        if self.current is None:
+            if main and self.study is not None:
+                self.study.stop()
+            return
+        if self._critical:
+            self._pending = True
+            return
+        raise SearchInterrupted(self._reason(signum))
+
+    @contextlib.contextmanager
+    def handle_signals(self, study: st.Study, n_jobs: int) -> Iterator[None]:
+        """While the trials run in the main process: with ``n_jobs=1`` Ctrl-C goes through
+        :meth:`_on_signal`; with worker processes it marks the stop as the user's (for the
+        workers' trials) and raises ``KeyboardInterrupt`` as usual."""
+        if threading.current_thread() is not threading.main_thread():
             yield
             return
+        self.study = study
         flag = self.user_stop
 
-        def handler(signum: int, frame: Any) -> None:
-            flag.set()
+        def to_workers(signum: int, frame: Any) -> None:
+            if flag is not None:
+                flag.set()
             signal.default_int_handler(signum, frame)
 
-        prev = signal.signal(signal.SIGINT, handler)
+        prev = signal.signal(signal.SIGINT, self._on_signal if n_jobs == 1 else to_workers)
         try:
             yield
         finally:
@@ -307,16 +366,21 @@ class _SearchObjective:
             signal.signal(signal.SIGINT, self._on_signal)
             signal.signal(signal.SIGTERM, self._on_signal)
         self.current = self.last = trial.trial_id
+        guarded: Any = _GuardedTrial(trial, self)
         try:
-            self.arch.suggest(trial)  # the same values the objective gets again
-            dup = self._duplicate(trial)
+            if self.stopping:  # a signal came between two trials
+                raise SearchInterrupted(self._reason(self.signum))
+            self.arch.suggest(guarded)  # the same values the objective gets again
+            with self.critical():
+                dup = self._duplicate(trial)
             if dup is None:
-                return self.inner(trial)
-            for k, v in dup.user_attrs.items():
-                trial.set_user_attr(k, v)
-            trial.set_user_attr(DUPLICATE_OF, dup.number)
-            if dup.constraints is not None:
-                trial.set_constraints(list(dup.constraints))
+                return self.inner(guarded)
+            with self.critical():
+                for k, v in dup.user_attrs.items():
+                    trial.set_user_attr(k, v)
+                trial.set_user_attr(DUPLICATE_OF, dup.number)
+                if dup.constraints is not None:
+                    trial.set_constraints(list(dup.constraints))
             logger.info("trial %d repeats trial %d: not run again", trial.number, dup.number)
             if dup.state == st.TrialState.PRUNED:
                 raise st.TrialPruned(f"repeats trial {dup.number} (pruned)")
@@ -328,6 +392,7 @@ class _SearchObjective:
             raise SearchInterrupted(INTERRUPTED) from None
         finally:
             self.current = None
+            self._pending = False
 
 
 def _fail_fast_reason(study: st.Study) -> str | None:
@@ -429,7 +494,7 @@ def run_search(
     left = None if tmo is None else max(tmo - t_setup, 1e-3)  # the timeout counts from t0
     interrupted = False
     try:
-        with objective.main_process_sigint():
+        with objective.handle_signals(study, cfg.study.n_jobs):
             study.optimize(
                 objective,
                 n_trials=n,
@@ -450,6 +515,7 @@ def run_search(
         ) from None
     finally:
         bar.close()
+    interrupted = interrupted or objective.stopping  # Ctrl-C between trials: study.stop()
     if interrupted and objective.last is not None:  # stopped outside the objective (tell)
         study.storage.fail_trial(objective.last, f"SearchInterrupted: {INTERRUPTED}")
     t_trials = time.monotonic() - t0 - t_setup
