@@ -157,6 +157,14 @@ def test_resume_draws_new_configurations(tmp_path, digits):
     res = _run(c, tmp_path, digits)
     params = [tuple(sorted(t.params.items())) for t in res.study.trials]
     assert len(params) == 12 and len(set(params)) == 12
+    # an explicit `sampler.seed` is derived the same way
+    c2 = _cfg(
+        study={"name": "q", "n_trials": 3, "seed": 0}, sampler={"name": "RandomSampler", "seed": 5}
+    )
+    _run(c2, tmp_path, digits)
+    res2 = _run(c2, tmp_path, digits)
+    params2 = {tuple(sorted(t.params.items())) for t in res2.study.trials}
+    assert len(params2) == 6 and not any(DUPLICATE_OF in t.user_attrs for t in res2.study.trials)
     assert S.resume_seed(0, 0) == 0 and S.resume_seed(7, 0) == 7
     assert len({S.resume_seed(0, n) for n in range(1, 50)}) == 49
     assert S.resume_seed(0, 6) == S.resume_seed(0, 6) != S.resume_seed(1, 6)

@@ -460,7 +460,10 @@ def run_search(
         load_if_exists=True,
     )
     n_before = len(study.get_trials(deepcopy=False))
-    study.sampler = _make("sampler", cfg.sampler, resume_seed(cfg.study.seed, n_before))
+    sampler_spec = dict(cfg.sampler)
+    if "seed" in sampler_spec and isinstance(sampler_spec["seed"], int):  # derived too
+        sampler_spec["seed"] = resume_seed(sampler_spec["seed"], n_before)
+    study.sampler = _make("sampler", sampler_spec, resume_seed(cfg.study.seed, n_before))
     study.set_metric_names(list(cfg.objectives))
     try:  # kept with the study so that `slimtune export --storage ...` can retrain a trial
         study.set_user_attr(CONFIG_ATTR, cfg.raw)
