@@ -87,6 +87,9 @@ def test_changed_objectives_are_refused_and_force_starts_a_new_version(tmp_path,
     res = _run(new, tmp_path, digits, force=True, n_trials=3)
     assert res.study.study_name == "r-v2" and len(res.study.trials) == 3
     assert res.study.metric_names == ["f1", "params"]
+    out = tmp_path / "out"  # a version keeps its weights apart from the old study's
+    assert S.weights_root(out, res.study) == out / "r-v2"
+    assert S.weights_root(out, first.study) == out
     assert {c.number for c in res.candidates} <= {0, 1, 2}
     assert len(st.load_study(study_name="r", storage=db).trials) == 2  # old trials kept apart
     # the new config now resumes the newest version, without --force
