@@ -287,7 +287,7 @@ def test_same_failure_in_the_first_trials_stops_with_one_line(tmp_path, monkeypa
     assert len(study.trials) == 3
 
 
-def _interrupt(tmp_path: Path, n_jobs: int) -> tuple[int, str, str, str]:
+def _start(tmp_path: Path, n_jobs: int) -> subprocess.Popen:
     c = _cfg(
         study={
             "name": "ctrlc",
@@ -300,50 +300,57 @@ def _interrupt(tmp_path: Path, n_jobs: int) -> tuple[int, str, str, str]:
         fidelity={"epochs": 12, "subset": 1.0},
         output={"plot": False, "export": [], "dir": str(tmp_path / "out")},
     )
-    path = tmp_path / "c.yaml"
-    path.write_text(yaml.safe_dump(c))
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(c))
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
-    p = subprocess.Popen(
-        [sys.executable, "-m", "slimtune.cli", "search", str(path), "--no-progress"],
+    return subprocess.Popen(
+        [sys.executable, "-m", "slimtune.cli", "search", str(tmp_path / "c.yaml"), "--no-progress"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env=env,
         cwd=tmp_path,
     )
+
+
+def _interrupt_after_first_trial(p: subprocess.Popen) -> tuple[int, str, str]:
+    """Wait until a trial has finished (the next ones are training), then Ctrl-C."""
     err_lines = []
     assert p.stderr is not None
     deadline = time.monotonic() + 120
-    for line in p.stderr:  # wait until a trial has finished (the next ones are training)
+    for line in p.stderr:
         err_lines.append(line)
         if line.split("] ", 1)[-1].startswith("trial ") or time.monotonic() > deadline:
             break
     time.sleep(0.5)
     p.send_signal(signal.SIGINT)  # Ctrl-C reaches the main process
     out, err = p.communicate(timeout=120)
-    return p.returncode, out, "".join(err_lines) + err, f"sqlite:///{tmp_path / 's.db'}"
+    return p.returncode, out, "".join(err_lines) + err
 
 
-@pytest.mark.parametrize("n_jobs", [1, 2])
-def test_ctrl_c_stores_interrupted_trials_writes_outputs_and_says_how_to_resume(tmp_path, n_jobs):
-    rc, out, err, db = _interrupt(tmp_path, n_jobs)
-    assert rc == 130, err
-    assert "Traceback" not in err and "Traceback" not in out
-    study = st.load_study(study_name="ctrlc", storage=db)
-    trials = study.trials
-    assert not [t for t in trials if t.state == st.TrialState.RUNNING]
-    fails = [t for t in trials if t.state == st.TrialState.FAIL]
-    assert fails and all(
-        S.INTERRUPTED in t.system_attrs.get(keys.FAIL_REASON, "") for t in fails
-    ), [t.system_attrs for t in fails]
-    assert len(fails) <= n_jobs
-    last = out.strip().splitlines()[-1]
-    assert last.startswith(f"interrupted (Ctrl-C): {len(trials)} trials are saved in study")
-    assert last.endswith(
-        f"resume with: slimtune search {tmp_path / 'c.yaml'} --n-trials {500 - len(trials)}"
-    )
-    assert (tmp_path / "out" / "trials.csv").is_file()
-    assert (tmp_path / "out" / "pareto.csv").is_file()
+def test_ctrl_c_stores_interrupted_trials_writes_outputs_and_says_how_to_resume(tmp_path):
+    # one search with 1 worker and one with 2, side by side (the start-up is most of the time)
+    dirs = {n: tmp_path / f"jobs{n}" for n in (1, 2)}
+    procs = {}
+    for n, d in dirs.items():
+        d.mkdir()
+        procs[n] = _start(d, n)
+    for n, d in dirs.items():
+        rc, out, err = _interrupt_after_first_trial(procs[n])
+        assert rc == 130, (n, err)
+        assert "Traceback" not in err and "Traceback" not in out
+        study = st.load_study(study_name="ctrlc", storage=f"sqlite:///{d / 's.db'}")
+        trials = study.trials
+        assert not [t for t in trials if t.state == st.TrialState.RUNNING]
+        fails = [t for t in trials if t.state == st.TrialState.FAIL]
+        assert fails and len(fails) <= n, (n, [t.system_attrs for t in fails])
+        for t in fails:
+            assert t.system_attrs.get(keys.FAIL_REASON) == f"SearchInterrupted: {S.INTERRUPTED}"
+        last = out.strip().splitlines()[-1]
+        assert last.startswith(f"interrupted (Ctrl-C): {len(trials)} trials are saved in study")
+        assert last.endswith(
+            f"resume with: slimtune search {d / 'c.yaml'} --n-trials {500 - len(trials)}"
+        )
+        assert (d / "out" / "trials.csv").is_file() and (d / "out" / "pareto.csv").is_file()
 
 
 def test_resume_command_names_what_differs_from_the_config(tmp_path, digits):
