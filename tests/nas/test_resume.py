@@ -362,3 +362,5 @@ def test_resume_command_names_what_differs_from_the_config(tmp_path, digits):
         f"slimtune search cfg.yaml --storage sqlite:///{tmp_path / 's.db'} --out "
         f"{tmp_path / 'out'} --n-trials 3"
     )
+    res.timeout = 30.0
+    assert resume_command(res).endswith("--n-trials 3 --timeout 30")

@@ -228,7 +228,8 @@ def _counts(study: st.Study) -> str:
 
 def resume_command(res: SearchResult) -> str:
     """The command that resumes ``res``'s study (the config file, and the storage, study
-    name, output directory and remaining trials when they differ from the config's)."""
+    name, output directory, remaining trials and timeout when they differ from the
+    config's)."""
     cfg = res.config
     raw_study = (cfg.raw.get("study") or {}) if cfg is not None else {}
     words = ["slimtune", "search"]
@@ -241,6 +242,8 @@ def resume_command(res: SearchResult) -> str:
         words += ["--out", str(res.out_dir)]
     if res.n_trials is not None and res.n_run < res.n_trials:
         words += ["--n-trials", str(res.n_trials - res.n_run)]
+    if res.timeout is not None and res.timeout != raw_study.get("timeout"):
+        words += ["--timeout", f"{res.timeout:g}"]
     return shlex.join(words)
 
 
