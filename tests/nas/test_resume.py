@@ -364,3 +364,12 @@ def test_resume_command_names_what_differs_from_the_config(tmp_path, digits):
     )
     res.timeout = 30.0
     assert resume_command(res).endswith("--n-trials 3 --timeout 30")
+
+
+def test_the_search_objective_pickles_for_spawned_workers():
+    import pickle
+
+    obj = S._SearchObjective(None, None, workers=True)  # type: ignore[arg-type]
+    assert obj.user_stop is not None
+    back = pickle.loads(pickle.dumps(obj))
+    assert back.user_stop is None and back.study is None and back.parent_pid == obj.parent_pid

@@ -297,6 +297,14 @@ class _SearchObjective:
         # set by the main process on Ctrl-C, before it stops the workers (SIGTERM)
         self.user_stop = mp.Event() if workers else None
 
+    def __getstate__(self) -> dict[str, Any]:
+        # pickled for spawned workers: no study (the worker has its own) and no Event (it
+        # travels only by inheritance); such a worker names SIGTERM as the reason
+        state = dict(self.__dict__)
+        state["study"] = None
+        state["user_stop"] = None
+        return state
+
     def _reason(self, signum: int) -> str:
         if signum == signal.SIGINT or (self.user_stop is not None and self.user_stop.is_set()):
             return INTERRUPTED
