@@ -373,3 +373,20 @@ def test_the_search_objective_pickles_for_spawned_workers():
     assert obj.user_stop is not None
     back = pickle.loads(pickle.dumps(obj))
     assert back.user_stop is None and back.study is None and back.parent_pid == obj.parent_pid
+
+
+def test_ctrl_c_while_retraining_keeps_the_tables(tmp_path, digits, monkeypatch):
+    def interrupted(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(S, "retrain_candidate", interrupted)
+    res = _run(_cfg(retrain={"top_k": 1, "epochs": 1}), tmp_path, digits)
+    assert res.interrupted and res.chosen is None and len(res.study.trials) == 2
+    assert res.files["trials_csv"].is_file()
+    from rich.console import Console
+
+    buf = io.StringIO()
+    print_summary(res, Console(file=buf, width=100))
+    assert buf.getvalue().strip().splitlines()[-1].startswith(
+        "interrupted (Ctrl-C): 2 trials are saved in study 'r'"
+    )

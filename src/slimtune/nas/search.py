@@ -533,9 +533,18 @@ def run_search(
     n_run = len(study.get_trials(deepcopy=False)) - n_before
     cands = collect_candidates(study, cfg.directions)
     front = sorted([c for c in cands if c.on_front], key=lambda c: c.macs)
-    chosen, model, files = _finish(
-        cfg, cands, front, data, out, pick, interrupted, weights_root(out, study) / "trials"
-    )
+    try:
+        chosen, model, files = _finish(
+            cfg, cands, front, data, out, pick, interrupted, weights_root(out, study) / "trials"
+        )
+    except KeyboardInterrupt:  # Ctrl-C while retraining / exporting: the tables are written
+        interrupted = True
+        chosen, model = None, None
+        files = {
+            k: out / f
+            for k, f in (("pareto_csv", "pareto.csv"), ("trials_csv", "trials.csv"))
+            if (out / f).is_file()
+        }
     total = time.monotonic() - t0
     timings = {
         "setup": t_setup,
