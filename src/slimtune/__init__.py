@@ -77,3 +77,14 @@ __all__ = [
 
 # As in Optuna: one INFO line per finished trial on stderr unless told otherwise.
 logging.get_logger("slimtune")
+
+
+def __getattr__(name: str) -> object:
+    # ``slimtune.integration`` / ``visualization`` / ``importance`` (Optuna's modules) without
+    # importing them first;
+    # imported on first use so that ``import slimtune`` stays light.
+    if name in ("integration", "visualization", "importance"):
+        import importlib
+
+        return importlib.import_module("slimtune.integration")
+    raise AttributeError(f"module 'slimtune' has no attribute {name!r}")

@@ -281,7 +281,7 @@ def test_same_failure_in_the_first_trials_stops_with_one_line(tmp_path, monkeypa
     args = parser.parse_args(["search", str(path), "--no-progress"])
     assert args.func(args) == 2
     err = capsys.readouterr().err.strip().splitlines()[-1]
-    assert err.startswith("error: the first 3 trials of study 'r' all failed with ")
+    assert err.startswith("error: ") and "the first 3 trials of study 'r' all failed with " in err
     assert "RuntimeError: boom: the data has no labels" in err
     study = st.load_study(study_name="r", storage=c["study"]["storage"])
     assert len(study.trials) == 3
@@ -387,6 +387,9 @@ def test_ctrl_c_while_retraining_keeps_the_tables(tmp_path, digits, monkeypatch)
 
     buf = io.StringIO()
     print_summary(res, Console(file=buf, width=100))
-    assert buf.getvalue().strip().splitlines()[-1].startswith(
-        "interrupted (Ctrl-C): 2 trials are saved in study 'r'"
+    assert (
+        buf.getvalue()
+        .strip()
+        .splitlines()[-1]
+        .startswith("interrupted (Ctrl-C): 2 trials are saved in study 'r'")
     )

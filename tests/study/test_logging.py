@@ -60,6 +60,8 @@ def test_set_verbosity_quiets_the_info_lines(caplog):
 
 
 def test_default_handler_writes_to_stderr(capsys):
+    old = st.logging.get_verbosity()
+    st.logging.set_verbosity(st.logging.INFO)  # (another test may have quieted it)
     st.logging.disable_propagation()
     try:
         st.create_study().optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=1)
@@ -71,6 +73,7 @@ def test_default_handler_writes_to_stderr(capsys):
     finally:
         st.logging.enable_default_handler()
         st.logging.enable_propagation()  # as tests/conftest.py set it
+        st.logging.set_verbosity(old)
 
 
 def test_metric_names_are_stored_and_checked(tmp_path):

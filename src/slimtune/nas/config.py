@@ -284,6 +284,65 @@ def _parse_output(cfg: Mapping[str, Any]) -> OutputSection:
     )
 
 
+# Numbers of the model space and their lowest valid value, by where they appear.
+_MODEL_NUMBERS: dict[str, dict[str, tuple[float, bool, str]]] = {
+    # key: (lowest, inclusive, what the number is)
+    "stem": {"c2": (1, True, "a channel count"), "k": (1, True, "a kernel size"),
+             "s": (1, True, "a stride")},
+    "stage": {"c2": (1, True, "a channel count"), "k": (1, True, "a kernel size"),
+              "s": (1, True, "a stride"), "t": (1, True, "an expansion ratio"),
+              "depth": (1, True, "a depth")},
+    "head": {"c2": (0, True, "a channel count (0: no head conv)"),
+             "hidden": (0, True, "a width (0: none)"), "dropout": (0, True, "a dropout rate")},
+    "model": {"channel_divisor": (1, True, "a channel divisor"),
+              "width_multiple": (0, False, "a width multiple"),
+              "depth_multiple": (0, False, "a depth multiple"),
+              "resolution": (1, True, "an input resolution")},
+}  # fmt: skip
+
+
+def _numbers_in(spec: Any) -> list[Any]:
+    """The numbers a space entry can take: a fixed value, a choice list, or ``low``/``high``
+    of a ``{type: ..., low, high}`` parameter."""
+    if isinstance(spec, Mapping):
+        return [spec[k] for k in ("low", "high") if k in spec]
+    if isinstance(spec, list):
+        return list(spec)
+    return [spec]
+
+
+def _check_model_numbers(model: Mapping[str, Any]) -> None:
+    """Refuse channel counts, kernel sizes, strides ... that no network can have (e.g.
+    ``c2: [8, -16, 24]``), naming the key and the value, before any trial runs."""
+    places: list[tuple[str, str, Any]] = [("model", "model", model)]
+    for name in ("stem", "head"):
+        if isinstance(model.get(name), Mapping):
+            places.append((name, f"model.{name}", model[name]))
+    stages = model.get("stages")
+    if isinstance(stages, list):
+        places += [
+            ("stage", f"model.stages[{i}]", st) for i, st in enumerate(stages)
+            if isinstance(st, Mapping)
+        ]  # fmt: skip
+    for kind, where, sec in places:
+        for key, (low, inclusive, what) in _MODEL_NUMBERS[kind].items():
+            if key not in sec:
+                continue
+            for v in _numbers_in(sec[key]):
+                if isinstance(v, bool) or not isinstance(v, (int, float)):
+                    continue  # not a number: the space says what it expects
+                if (v < low) if inclusive else (v <= low):
+                    bound = f">= {low}" if inclusive else f"> {low}"
+                    raise ConfigError(
+                        f"`{where}.{key}`: {v!r} is not {what}; use values {bound} "
+                        f"(got {sec[key]!r})."
+                    )
+                if key == "dropout" and v >= 1:
+                    raise ConfigError(
+                        f"`{where}.dropout`: {v!r} is not a dropout rate; use values in [0, 1)."
+                    )
+
+
 @dataclass
 class SearchConfig:
     """A parsed, validated search config (see the module docstring for the sections).
@@ -319,6 +378,8 @@ class SearchConfig:
             raise ConfigError(f"unknown section(s) {sorted(bad)}; allowed: {sorted(SECTIONS)}.")
         if "model" not in cfg:
             raise ConfigError("the config needs a `model` section (the architecture space).")
+        if isinstance(cfg["model"], Mapping):
+            _check_model_numbers(cfg["model"])
         study = _parse_study(cfg)
         objectives = _parse_objectives(cfg)
         constraints = _parse_constraints(cfg)

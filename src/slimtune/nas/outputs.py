@@ -32,6 +32,7 @@ __all__ = [
     "COLUMNS",
     "SearchProgress",
     "export_chosen",
+    "front_figure",
     "front_table",
     "infeasible_reason",
     "load_weights",
@@ -74,33 +75,73 @@ def write_csv(cands: Sequence[Candidate], path: Path) -> Path:
     return path
 
 
-def front_table(front: Sequence[Candidate], chosen: Candidate | None = None) -> Any:
-    """A rich table of the Pareto front (the chosen model marked)."""
-    from rich.table import Table
+def front_table(
+    front: Sequence[Candidate], chosen: Candidate | None = None, width: int | None = None
+) -> Any:
+    """A rich table of the Pareto front (the chosen model marked), laid out for ``width``
+    columns (default: the terminal's): MACs and parameters as ``45.7k`` (the exact counts
+    are in ``pareto.csv``), scores with the same decimals, no cell cut."""
+    from slimtune.tables import Column, format_column, format_count, render, terminal_width
 
-    t = Table(title="Pareto front")
-    for col in ("trial", "accuracy", "f1", "MACs", "params", "latency ms", "epochs", ""):
-        t.add_column(col, justify="right")
-    for c in front:
-        mark = "chosen" if chosen is not None and c.number == chosen.number else ""
-        lat = "" if c.latency_ms is None else f"{c.latency_ms:.2f}"
-        t.add_row(
-            str(c.number),
-            f"{c.accuracy:.4f}",
-            f"{c.f1:.4f}",
-            f"{c.macs:,}",
-            f"{c.params:,}",
-            lat,
-            str(c.epochs),
-            mark,
-        )
-    return t
+    lat = [c.latency_ms for c in front]
+    cols = [
+        Column("trial", [str(c.number) for c in front], priority=0, numeric=True),
+        Column("accuracy", format_column([c.accuracy for c in front]), priority=0, numeric=True),
+        Column("f1", format_column([c.f1 for c in front]), priority=1, numeric=True),
+        Column("MACs", [format_count(c.macs) for c in front], priority=0, numeric=True),
+        Column("params", [format_count(c.params) for c in front], priority=1, numeric=True),
+    ]
+    if any(v is not None for v in lat):
+        cols.append(Column("latency ms", format_column(lat), priority=0.5, numeric=True))
+    cols.append(Column("epochs", [str(c.epochs) for c in front], priority=2, numeric=True))
+    marks = ["chosen" if chosen is not None and c.number == chosen.number else "" for c in front]
+    cols.append(Column("", marks, priority=0, min_width=6, key="chosen"))
+    table, _ = render(cols, width or terminal_width(), title="Pareto front")
+    return table
+
+
+# What each cost objective puts on the x axis of ``pareto.png``: attribute and label.
+_COST_AXES = {
+    "macs": ("macs", "MACs"),
+    "params": ("params", "parameters"),
+    "latency": ("latency_ms", "latency (ms)"),
+}
+
+
+def _short_tick(v: float, _pos: Any = None) -> str:
+    """Tick labels of a few characters (``20k``, ``1.5M``, ``0.25``) that never crowd."""
+    a = abs(v)
+    for div, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if a >= div:
+            return f"{v / div:g}{suffix}"
+    return f"{v:g}"
+
+
+def _cost_axis(ax: Any, values: np.ndarray) -> None:
+    """Log scale when the positive costs span a decade or more (ticks at 1-2-5 of each
+    decade, no minor labels); otherwise a linear axis with at most 6 ticks."""
+    from matplotlib import ticker
+
+    if values.min() > 0 and values.max() / values.min() >= 10:
+        ax.set_xscale("log")
+        ax.autoscale_view()
+        lo, hi = ax.get_xlim()
+        subs = (1.0, 2.0, 5.0) if np.log10(hi / lo) < 3 else (1.0,)
+        ax.xaxis.set_major_locator(ticker.LogLocator(base=10, subs=subs, numticks=12))
+        ax.xaxis.set_minor_formatter(ticker.NullFormatter())
+    else:
+        ax.xaxis.set_major_locator(ticker.MaxNLocator(nbins=6))
+    ax.xaxis.set_major_formatter(ticker.FuncFormatter(_short_tick))
 
 
 def plot_front(
-    cands: Sequence[Candidate], path: Path, objectives: Sequence[str] = ("accuracy", "macs")
+    cands: Sequence[Candidate],
+    path: Path,
+    objectives: Sequence[str] = ("accuracy", "macs"),
+    chosen: Candidate | None = None,
 ) -> Path | None:
-    """PNG of score against MACs, the Pareto front marked (None without matplotlib)."""
+    """Write :func:`front_figure` to ``path`` (PNG); None without matplotlib or without
+    candidates."""
     try:
         import matplotlib
 
@@ -108,25 +149,69 @@ def plot_front(
         import matplotlib.pyplot as plt
     except ImportError:
         return None
-    if not cands:
+    fig = front_figure(cands, objectives, chosen)
+    if fig is None:
         return None
-    by = objectives[0]
-    macs = np.array([c.macs for c in cands], dtype=float)
-    s = np.array([c.score(by) for c in cands])
-    on = np.array([c.on_front for c in cands])
-    fig, ax = plt.subplots(figsize=(6, 4))
-    ax.scatter(macs[~on], s[~on], s=14, c="0.6", label="trials")
-    order = np.argsort(macs[on])
-    ax.plot(macs[on][order], s[on][order], "o-", c="C3", label="Pareto front")
-    ax.set_xscale("log")
-    ax.set_xlabel("MACs")
-    ax.set_ylabel(f"validation {by}")
-    ax.grid(alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
+
+
+def front_figure(
+    cands: Sequence[Candidate],
+    objectives: Sequence[str] = ("accuracy", "macs"),
+    chosen: Candidate | None = None,
+) -> Any:
+    """The validation score against the cost objective (``macs``, ``params`` or
+    ``latency``; MACs for a score-only search), log-scaled when the costs span a decade,
+    the Pareto front as a line and the chosen model as a labelled star; a matplotlib
+    Figure, or None without candidates."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    by = objectives[0]
+    cost = objectives[1] if len(objectives) > 1 else None
+    attr, xlabel = _COST_AXES[cost or "macs"]
+    pts = [c for c in cands if getattr(c, attr) is not None]
+    if not pts:
+        return None
+    x = np.array([getattr(c, attr) for c in pts], dtype=float)
+    s = np.array([c.score(by) for c in pts])
+    on = np.array([c.on_front for c in pts])
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    ax.scatter(x[~on], s[~on], s=16, c="0.6", label="trained trials")
+    order = np.argsort(x[on])
+    front_label = "Pareto front" if cost else f"best {by}"
+    ax.plot(x[on][order], s[on][order], "o-", c="C3", ms=5, label=front_label)
+    pick = next((c for c in pts if chosen is not None and c.number == chosen.number), None)
+    if pick is not None:
+        px, py = float(getattr(pick, attr)), pick.score(by)
+        label = f"chosen: trial {pick.number}"
+        ax.scatter([px], [py], marker="*", s=280, c="gold", edgecolors="black", zorder=6,
+                   label=label)
+    _cost_axis(ax, x)
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=6))
+    if pick is not None:
+        fx, fy = ax.transAxes.inverted().transform(ax.transData.transform((px, py)))
+        dx, dy = (-9 if fx > 0.6 else 9), (-14 if fy > 0.8 else 9)
+        ax.annotate(
+            label, (px, py), xytext=(dx, dy), textcoords="offset points", fontsize=9,
+            ha="right" if dx < 0 else "left", va="top" if dy < 0 else "bottom", zorder=7,
+            bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "0.6", "alpha": 0.9},
+        )
+    score_name = "F1" if by == "f1" else by
+    ax.set_xlabel(xlabel + ("" if cost else " (not an objective)"))
+    ax.set_ylabel(f"validation {score_name}")
+    vs = f" vs {xlabel}" if cost else ""
+    ax.set_title(f"{score_name}{vs}: {len(pts)} trained models, {int(on.sum())} on the front",
+                 fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="best")
+    fig.tight_layout()
+    return fig
 
 
 def write_tables(
@@ -251,7 +336,7 @@ def print_summary(res: SearchResult, console: Any) -> None:
     """The front table and a few lines on the search and the chosen model (``rich``
     console); what ``slimtune search`` prints. After Ctrl-C the last line says how many
     trials are saved and the command that resumes the search."""
-    console.print(front_table(res.front, res.chosen))
+    console.print(front_table(res.front, res.chosen, width=getattr(console, "width", None)))
     if res.chosen is not None and res.chosen.retrained:
         console.print("(front at search fidelity; the chosen model was retrained, see below)")
     n = len(res.study.trials)
@@ -389,7 +474,17 @@ class SearchProgress:
         else:
             what = frozen.state.name.lower()
         size = "" if rec is None or rec.skipped else f", {rec.macs:,} MACs"
-        logger.info("trial %d: %s%s | %s", frozen.number, what, size, self._info())
+        # the library logs each finished trial at INFO already; this line adds what its
+        # values cannot say (a model over a constraint, a repeat) at INFO, the rest at DEBUG
+        special = DUPLICATE_OF in frozen.user_attrs or (rec is not None and rec.skipped)
+        logger.log(
+            logging.INFO if special else logging.DEBUG,
+            "trial %d: %s%s | %s",
+            frozen.number,
+            what,
+            size,
+            self._info(),
+        )
 
     def close(self) -> None:
         """Close the bar."""

@@ -472,7 +472,8 @@ def run_search(
     if "seed" in sampler_spec and isinstance(sampler_spec["seed"], int):  # derived too
         sampler_spec["seed"] = resume_seed(sampler_spec["seed"], n_before)
     study.sampler = _make("sampler", sampler_spec, resume_seed(cfg.study.seed, n_before))
-    study.set_metric_names(list(cfg.objectives))
+    # the labels of every table and figure (latency is stored in milliseconds)
+    study.set_metric_names([{"latency": "latency_ms"}.get(o, o) for o in cfg.objectives])
     try:  # kept with the study so that `slimtune export --storage ...` can retrain a trial
         study.set_user_attr(CONFIG_ATTR, cfg.raw)
         study.set_user_attr(RESUME_ATTR, cfg.resume_key())
@@ -545,6 +546,8 @@ def run_search(
             for k, f in (("pareto_csv", "pareto.csv"), ("trials_csv", "trials.csv"))
             if (out / f).is_file()
         }
+    if chosen is not None:  # `slimtune report` and slimtune.viz star it
+        study.set_user_attr("chosen_trial", chosen.number)
     total = time.monotonic() - t0
     timings = {
         "setup": t_setup,
@@ -700,4 +703,6 @@ def _finish(
             )
     model, exported = export_chosen(cfg, chosen, model, out)
     files.update(exported)
+    if cfg.output.plot:  # drawn again now that the choice is made: the chosen model starred
+        plot_front(cands, out / "pareto.png", cfg.objectives, chosen)
     return chosen, model, files
