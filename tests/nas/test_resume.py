@@ -230,7 +230,7 @@ def test_summary_states_the_pick_rule_timings_and_counts(tmp_path, digits):
     from rich.console import Console
 
     print_summary(res, Console(file=buf, width=100))
-    text = buf.getvalue()
+    text = " ".join(buf.getvalue().split())  # lines wrap at the console's width
     assert "rule `budget`: the highest validation accuracy among models with MACs <= 10" in text
     assert "none has MACs <= 10, so the smallest was chosen" in text
     assert "3 trials in study 'r' (3 in this run)" in text
@@ -319,7 +319,8 @@ def _interrupt_after_first_trial(p: subprocess.Popen) -> tuple[int, str, str]:
     deadline = time.monotonic() + 120
     for line in p.stderr:
         err_lines.append(line)
-        if line.split("] ", 1)[-1].startswith("trial ") or time.monotonic() > deadline:
+        said = line.split("] ", 1)[-1]
+        if (said.startswith("Trial ") and " finished" in said) or time.monotonic() > deadline:
             break
     time.sleep(0.5)
     p.send_signal(signal.SIGINT)  # Ctrl-C reaches the main process

@@ -345,7 +345,6 @@ def print_summary(res: SearchResult, console: Any) -> None:
         f"{_counts(res.study)}; {len(res.front)} on the Pareto front.",
         markup=False,
         highlight=False,
-        soft_wrap=True,
     )
     tm = res.timings
     if tm:
@@ -361,7 +360,6 @@ def print_summary(res: SearchResult, console: Any) -> None:
             f"{res.seconds:.1f} s in all.",
             markup=False,
             highlight=False,
-            soft_wrap=True,
         )
     if res.chosen is not None:
         c = res.chosen
@@ -372,7 +370,6 @@ def print_summary(res: SearchResult, console: Any) -> None:
             f"{c.macs:,} MACs, {c.params:,} params" + (" (retrained)" if c.retrained else ""),
             markup=False,
             highlight=False,
-            soft_wrap=True,
         )
         why = f"  by {describe_pick(rule, **opts)}; among {pool}"
         if rule == "budget" and opts.get("max_macs") is not None and c.macs > opts["max_macs"]:
@@ -385,7 +382,6 @@ def print_summary(res: SearchResult, console: Any) -> None:
             why + ".",
             markup=False,
             highlight=False,
-            soft_wrap=True,
         )
         if res.interrupted and res.model is None:
             console.print(
@@ -396,7 +392,7 @@ def print_summary(res: SearchResult, console: Any) -> None:
             )
         for k, v in res.files.items():
             if isinstance(v, Path):
-                console.print(f"  {k}: {v}", markup=False, highlight=False, soft_wrap=True)
+                console.print(f"  {k}: {v}", markup=False, highlight=False)
     if res.interrupted:
         if res.storage is None:
             last = (
