@@ -51,6 +51,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="one log line per trial instead of the progress bar (the default off a terminal)",
     )
+    sp.add_argument(
+        "--force",
+        action="store_true",
+        help="the config changed what the stored trials mean (objectives, space, constraints, "
+        "data, fidelity): start a new version NAME-vN of the study; the old trials stay in "
+        "the old study, unused",
+    )
     sp.set_defaults(func=cmd_search)
 
     ep = subparsers.add_parser(
@@ -174,6 +181,7 @@ def cmd_search(args: argparse.Namespace) -> int:
             timeout=args.timeout,
             out_dir=args.out,
             progress=bar,
+            force=getattr(args, "force", False),
         )
     except ConfigError as e:
         raise UserError(f"{args.config}: {e}") from None
@@ -184,7 +192,12 @@ def cmd_search(args: argparse.Namespace) -> int:
             f"cannot use {e.filename!r} ({e.strerror}); check that the path exists and "
             "is readable (or writable, for --out)."
         ) from None
+    except KeyboardInterrupt:  # before the trials started (loading, setup): nothing to save
+        print("interrupted (Ctrl-C) before the search started; no trial was run.", file=sys.stderr)
+        return 130
     print_summary(res, Console(width=terminal_width(), soft_wrap=False))
+    if res.interrupted:
+        return 130  # the shell's code for Ctrl-C
     if res.chosen is None:
         print("no model to pick: no feasible complete trial yet.", file=sys.stderr)
         return 1

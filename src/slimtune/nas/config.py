@@ -50,7 +50,9 @@ __all__ = [
     "RetrainSection",
     "SearchConfig",
     "StudySection",
+    "RESUME_SECTIONS",
     "as_config",
+    "config_changes",
     "load_config",
 ]
 
@@ -102,6 +104,14 @@ CONSTRAINTS = {"max_macs": "macs", "max_params": "params", "max_latency_ms": "la
 
 class ConfigError(ValueError):
     """A search config is invalid; the message names the key and what is allowed."""
+
+
+RESUME_SECTIONS = ("objectives", "constraints", "data", "model", "train", "fidelity")
+"""The sections a resumed study must share with the config that started it: what the
+stored scores mean (objectives, data, training fidelity), which models were allowed
+(constraints) and the search space (model, train). The others (``study.n_trials``,
+``timeout``, ``n_jobs``, ``seed``, ``sampler``, ``pruner``, ``pick``, ``retrain``,
+``output``) may change between runs of one study; so may ``train.threads``."""
 
 
 @dataclass
@@ -356,6 +366,7 @@ class SearchConfig:
     output: OutputSection
     threads: int = 1
     base_dir: Path = field(default_factory=Path.cwd)
+    source: Path | None = None  # the YAML file it was read from (for the resume command)
 
     @classmethod
     def from_dict(cls, cfg: Mapping[str, Any], base_dir: str | Path | None = None) -> SearchConfig:
@@ -422,10 +433,77 @@ class SearchConfig:
         """Whether every trial must measure its latency (cost or constraint)."""
         return self.cost == "latency" or "max_latency_ms" in self.constraints
 
+    def resume_key(self) -> dict[str, Any]:
+        """The :data:`RESUME_SECTIONS`, canonical (defaults resolved, JSON types), stored
+        with the study: a rerun whose key differs would mix incomparable trials."""
+        data = {"name": self.data} if isinstance(self.data, str) else dict(self.data)
+        fid = {
+            "epochs": self.fidelity.epochs,
+            "subset": self.fidelity.subset,
+            "resolution": self.fidelity.resolution,
+        }
+        train = {k: v for k, v in self.train.items() if k != "threads"}
+        key = {
+            "objectives": list(self.objectives),
+            "constraints": dict(sorted(self.constraints.items())),
+            "data": data,
+            "model": self.model,
+            "train": train,
+            "fidelity": fid,
+        }
+        return _jsonable(key)
+
     def resolve_path(self, p: str | Path) -> Path:
         """``p`` relative to the config's base directory."""
         p = Path(p)
         return p if p.is_absolute() else self.base_dir / p
+
+
+def _jsonable(x: Any) -> Any:
+    """``x`` with tuples as lists and mapping keys as strings (what a JSON store returns),
+    so that a stored key and a fresh one compare equal."""
+    if isinstance(x, Mapping):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    return x
+
+
+def config_changes(old: Any, new: Any, prefix: str = "") -> list[str]:
+    """The keys (``model.stages[0].c2``) whose values differ between two resume keys
+    (:meth:`SearchConfig.resume_key`), each as ``key: old -> new``; empty when equal."""
+    if isinstance(old, Mapping) and isinstance(new, Mapping):
+        out = []
+        for k in list(old) + [k for k in new if k not in old]:
+            sub = f"{prefix}.{k}" if prefix else str(k)
+            if k not in new:
+                out.append(f"{sub}: {_short(old[k])} -> (removed)")
+            elif k not in old:
+                out.append(f"{sub}: (unset) -> {_short(new[k])}")
+            else:
+                out.extend(config_changes(old[k], new[k], sub))
+        return out
+    if (
+        isinstance(old, list)
+        and isinstance(new, list)
+        and len(old) == len(new)
+        and any(isinstance(v, (Mapping, list)) for v in old)
+    ):
+        out = []
+        for i, (a, b) in enumerate(zip(old, new)):
+            out.extend(config_changes(a, b, f"{prefix}[{i}]"))
+        return out
+    if old == new and type(old) is type(new):
+        return []
+    if old == new and {type(old), type(new)} <= {int, float}:
+        return []
+    return [f"{prefix}: {_short(old)} -> {_short(new)}"]
+
+
+def _short(v: Any, width: int = 40) -> str:
+    s = yaml.safe_dump(v, default_flow_style=True, width=10**6).strip()
+    s = s.removesuffix("...").strip()
+    return s if len(s) <= width else s[: width - 3] + "..."
 
 
 def load_config(path: str | Path) -> SearchConfig:
@@ -438,7 +516,9 @@ def load_config(path: str | Path) -> SearchConfig:
         data = yaml.safe_load(p.read_text())
     except yaml.YAMLError as e:
         raise ConfigError(f"{p}: invalid YAML: {e}") from None
-    return SearchConfig.from_dict(data or {})
+    cfg = SearchConfig.from_dict(data or {})
+    cfg.source = p
+    return cfg
 
 
 def as_config(config: SearchConfig | Mapping[str, Any] | str | Path) -> SearchConfig:

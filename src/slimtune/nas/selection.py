@@ -20,14 +20,21 @@ from slimtune.nas.config import PICK_RULES, ConfigError, PickRule, register_pick
 from slimtune.nas.objective import TrialRecord
 
 __all__ = [
+    "DUPLICATE_OF",
     "PICK_RULES",
     "Candidate",
     "PickRule",
     "collect_candidates",
+    "describe_pick",
     "pick_model",
     "rank_by_rule",
     "register_pick_rule",
 ]
+
+
+DUPLICATE_OF = "duplicate_of"
+"""User attribute of a trial whose configuration was already run: the number of the trial
+it repeats (its record is a copy; it is not a candidate of its own)."""
 
 
 @dataclass
@@ -70,10 +77,13 @@ class Candidate:
 
 
 def collect_candidates(study: st.Study, directions: Sequence[str]) -> list[Candidate]:
-    """Complete, feasible, trained trials as candidates, the Pareto front marked."""
+    """Complete, feasible, trained trials as candidates, the Pareto front marked (a trial
+    that repeats an earlier configuration, :data:`DUPLICATE_OF`, is left out)."""
     out, vals = [], []
     for t in study.get_trials(states=(st.TrialState.COMPLETE,)):
         if t.constraints is not None and max(t.constraints) > 0:
+            continue
+        if DUPLICATE_OF in t.user_attrs:
             continue
         c = Candidate.from_trial(t)
         if c is None:
@@ -141,6 +151,39 @@ def pick_smallest_above(
         return pick_best(cands, by)
     macs = np.array([cands[i].macs for i in ok], dtype=float)
     return int(ok[np.argmin(macs)])
+
+
+def describe_pick(rule: str | PickRule = "best", **options: Any) -> str:
+    """The rule behind a chosen model, in words with its parameters (what the summary
+    prints next to "chosen: trial N")."""
+    by = options.get("by", "accuracy")
+
+    def num(x: Any) -> str:
+        return f"{x:,.0f}" if isinstance(x, (int, float)) and float(x).is_integer() else f"{x}"
+
+    if rule == "best":
+        return f"rule `best`: the highest validation {by}, ties to the fewest MACs"
+    if rule == "budget":
+        return (
+            f"rule `budget`: the highest validation {by} among models with MACs <= "
+            f"{num(options.get('max_macs'))} (pick.max_macs; the smallest model if none fits)"
+        )
+    if rule == "mnasnet":
+        w = options.get("w", -0.07)
+        return (
+            f"rule `mnasnet`: the largest {by} * (MACs / {num(options.get('target_macs'))}) ** "
+            f"{w} (pick.target_macs, pick.w)"
+        )
+    if rule == "smallest_above":
+        return (
+            f"rule `smallest_above`: the fewest MACs among models with validation {by} >= "
+            f"{options.get('accuracy')} (pick.accuracy; the best {by} if none reaches it)"
+        )
+    fn = PICK_RULES.get(rule) if isinstance(rule, str) else rule
+    name = rule if isinstance(rule, str) else getattr(rule, "__name__", repr(rule))
+    doc = (getattr(fn, "__doc__", None) or "").strip().splitlines()
+    opts = ", ".join(f"{k}={v!r}" for k, v in options.items())
+    return f"rule `{name}`" + (f": {doc[0]}" if doc else "") + (f" ({opts})" if opts else "")
 
 
 def pick_model(
