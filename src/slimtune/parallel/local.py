@@ -339,7 +339,10 @@ def optimize_parallel(
             storage.heartbeat_interval, storage.grace_period = saved_heartbeat
     if error is not None:
         exc, tb = error
-        logger.error("a worker raised:\n%s", tb)
+        # The worker's traceback travels with the exception (shown when it is not handled),
+        # not as a log line: a caller that turns errors into one line stays one line.
+        if tb and hasattr(exc, "add_note"):
+            exc.add_note("raised in a worker process:\n" + tb.rstrip())
         raise exc
 
 
