@@ -7,3 +7,9 @@
 
 See ``docs/benchmarks.md``.
 """
+
+# Peers are run with their per-trial log lines off (Optuna at WARNING); slimtune the same, so
+# that neither pays for formatting and writing one line per trial.
+import slimtune as _st  # noqa: E402
+
+_st.logging.set_verbosity(_st.logging.WARNING)
