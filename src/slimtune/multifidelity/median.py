@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from slimtune.multifidelity.rungs import as_loss_row, is_nan_value
-from slimtune.multifidelity.schedule import check_int
+from slimtune.multifidelity.schedule import check_int, is_check_step
 from slimtune.multiobjective import to_losses
 from slimtune.pruners.base import BasePruner
 from slimtune.trial import TrialState
@@ -62,14 +62,7 @@ class PercentilePruner(BasePruner):
 
     def _is_check_step(self, step: int, steps: list[int]) -> bool:
         """True at the first reported step at or after each multiple of the interval."""
-        if step < self.n_warmup_steps:
-            return False
-        if self.interval_steps == 1:
-            return True
-        base = (step - self.n_warmup_steps) // self.interval_steps
-        boundary = base * self.interval_steps + self.n_warmup_steps
-        earlier = [s for s in steps if s < step]
-        return not earlier or max(earlier) < boundary
+        return is_check_step(step, steps, self.n_warmup_steps, self.interval_steps)
 
     def prune(self, study: Study, trial: FrozenTrial) -> bool:
         iv = trial.intermediate_values

@@ -47,6 +47,7 @@ __all__ = [
     "auto_max_resource",
     "check_int",
     "check_rf",
+    "is_check_step",
 ]
 
 #: Most rungs below a known ``max_resource`` (and without one: the first 32).
@@ -54,6 +55,24 @@ MAX_RUNGS = 64
 OPEN_ENDED_RUNGS = 32
 
 _INV_PHI = (math.sqrt(5.0) - 1.0) / 2.0
+
+
+# --- when a step-based pruner looks -----------------------------------------------------
+
+
+def is_check_step(
+    step: int, steps: Sequence[int], n_warmup_steps: int, interval_steps: int
+) -> bool:
+    """True when ``step`` (the latest of the reported ``steps``) is past the warm-up and the
+    first report at or after an interval boundary ``n_warmup_steps + k * interval_steps``:
+    the steps at which the median, percentile and threshold pruners decide."""
+    if step < n_warmup_steps:
+        return False
+    if interval_steps == 1:
+        return True
+    boundary = (step - n_warmup_steps) // interval_steps * interval_steps + n_warmup_steps
+    earlier = [s for s in steps if s < step]
+    return not earlier or max(earlier) < boundary
 
 
 # --- argument checks --------------------------------------------------------------------

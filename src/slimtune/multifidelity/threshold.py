@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from slimtune.multifidelity.schedule import check_int
+from slimtune.multifidelity.schedule import check_int, is_check_step
 from slimtune.pruners.base import BasePruner
 
 if TYPE_CHECKING:
@@ -64,16 +64,7 @@ class ThresholdPruner(BasePruner):
 
     def is_check_step(self, step: int, steps: list[int]) -> bool:
         """True at the first reported step at or after each interval boundary."""
-        if step < self._n_warmup_steps:
-            return False
-        if self._interval_steps == 1:
-            return True
-        boundary = (
-            (step - self._n_warmup_steps) // self._interval_steps * self._interval_steps
-            + self._n_warmup_steps
-        )
-        earlier = [s for s in steps if s < step]
-        return not earlier or max(earlier) < boundary
+        return is_check_step(step, steps, self._n_warmup_steps, self._interval_steps)
 
     def prune(self, study: Study, trial: FrozenTrial) -> bool:
         iv = trial.intermediate_values
