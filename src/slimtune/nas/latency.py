@@ -36,6 +36,7 @@ import numpy as np
 import torch
 
 from slimtune.nas.blocks import BLOCKS
+from slimtune.nas.config import LATENCY_CORRECTIONS, LatencySection
 from slimtune.nas.profile import measure_latency
 from slimtune.nas.spec import ModelSpec, build_model, load_spec
 
@@ -49,11 +50,12 @@ __all__ = [
     "fit_correction",
     "machine_info",
     "machine_key",
+    "table_for",
 ]
 
 TABLE_VERSION = 1
 """Format of the table file (a file of another version is ignored and rebuilt)."""
-CORRECTIONS = ("offset", "linear", "none")
+CORRECTIONS = LATENCY_CORRECTIONS
 """How the sum of block entries is corrected by the whole-model calibration points."""
 _IGNORED_ARGS = frozenset({"dropout"})  # no effect on inference: entries are shared
 
@@ -366,3 +368,22 @@ class LatencyTable:
             f"LatencyTable({str(self.path)!r}, entries={len(self.entries)}, "
             f"calibration={len(self.calibration)}, correction={self.correction!r})"
         )
+
+
+def table_for(section: LatencySection) -> LatencyTable:
+    """The table a search's ``latency:`` section describes (``cache`` a directory; the
+    file in it named by :func:`machine_key`)."""
+    path = None
+    if section.cache is not None:
+        key = machine_key(section.threads, section.batch, section.device)
+        path = Path(section.cache).expanduser() / f"{key}.json"
+    return LatencyTable(
+        path,
+        threads=section.threads,
+        batch=section.batch,
+        device=section.device,
+        warmup=section.warmup,
+        repeats=section.repeats,
+        calibrate=section.calibrate,
+        correction=section.correction,
+    )

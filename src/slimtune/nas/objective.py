@@ -38,7 +38,8 @@ class TrialRecord:
     ``macs``, ``params``, ``spec`` (and ``latency_ms`` when measured) are set once the
     model is profiled; ``skipped`` when a constraint kept it from training; ``accuracy``
     and ``f1`` after training (or at the epoch it was pruned); ``epochs`` trained when it
-    finished."""
+    finished; ``latency_source`` says whether ``latency_ms`` was ``"measured"`` or
+    predicted by the per-block ``"table"`` (:mod:`slimtune.nas.latency`)."""
 
     macs: int
     params: int
@@ -48,6 +49,7 @@ class TrialRecord:
     f1: float | None = None
     epochs: int | None = None
     skipped: str | None = None
+    latency_source: str | None = None
 
     @property
     def trained(self) -> bool:
@@ -86,6 +88,7 @@ class TrialRecord:
             f1=opt("f1", float),
             epochs=opt("epochs", int),
             skipped=ua.get("skipped"),
+            latency_source=ua.get("latency_source"),
         )
 
     @classmethod
@@ -115,6 +118,22 @@ class NASObjective:
         self.resolution = cfg.fidelity.resolution
         self.cost = cfg.cost
         self.need_latency = cfg.need_latency
+        self.latency = cfg.latency
+        self._table: Any = None  # the per-block latency table, opened on first use
+
+    def _latency_of(self, spec: Any, shape: tuple[int, ...], model: Any) -> tuple[float, str]:
+        """``(ms, source)`` of a model: predicted from the table or measured, as
+        ``latency.method`` says."""
+        lat = self.latency
+        if lat.method == "table":
+            if self._table is None:
+                from slimtune.nas.latency import table_for
+
+                self._table = table_for(lat)
+            return self._table.latency(spec)
+        shape = (lat.batch, *tuple(shape)[1:])
+        ms = measure_latency(model, shape, lat.threads, lat.warmup, lat.repeats, lat.device)
+        return ms, "measured"
 
     def _cost_value(self, rec: TrialRecord) -> float:
         return float(rec.latency_ms if self.cost == "latency" else getattr(rec, str(self.cost)))
@@ -124,16 +143,18 @@ class NASObjective:
         spec = self.arch.to_spec(values)
         prof = profile_spec(spec).to_dict()
         model = None
+        lat, source = None, None
         if self.need_latency:
-            set_seed(self.seed + trial.number)
-            model = build_model(spec)
-            prof["latency_ms"] = measure_latency(model, prof["input_shape"], threads=1)
-        lat = prof.get("latency_ms")
+            if self.latency.method == "measure":
+                set_seed(self.seed + trial.number)
+                model = build_model(spec)
+            lat, source = self._latency_of(spec, prof["input_shape"], model)
         rec = TrialRecord(
             macs=int(prof["macs"]),
             params=int(prof["params"]),
             latency_ms=None if lat is None else float(lat),
             spec=spec.to_dict(),
+            latency_source=source,
         )
         rec.save(trial)
         violations = [
