@@ -72,23 +72,35 @@ class BlockEntry:
     args: dict[str, Any]
 
 
+_OUT_HW: dict[str, tuple[int, int]] = {}
+"""Output resolution of each block configuration seen (by entry key), so that a prediction
+traces a block on the meta device only the first time this process meets it."""
+
+
+def _out_hw(key: str, block: str, c1: int, hw: tuple[int, int], args: Mapping[str, Any]) -> Any:
+    out = _OUT_HW.get(key)
+    if out is None:
+        with torch.device("meta"), torch.no_grad():
+            y = BLOCKS[block](c1, **args).eval()(torch.empty(1, c1, *hw))
+        out = (int(y.shape[2]), int(y.shape[3])) if y.dim() == 4 else (0, 0)
+        _OUT_HW[key] = out
+    return out
+
+
 def block_entries(spec: ModelSpec | Mapping[str, Any] | str | Path) -> list[BlockEntry]:
     """The table entries of a spec, one per module, with each module's input resolution
-    (traced on the meta device: nothing is allocated). The spec needs ``input_size``."""
+    (traced on the meta device, once per block configuration and process: nothing is
+    allocated). The spec needs ``input_size``."""
     spec = load_spec(spec)
     if spec.input_size is None:
         raise ValueError("a latency prediction needs the spec's `input_size`.")
-    with torch.device("meta"):
-        model = build_model(spec, check=False)
-    x = torch.empty(1, spec.in_channels, *spec.input_size, device="meta")
+    hw = (int(spec.input_size[0]), int(spec.input_size[1]))
     out = []
-    with torch.no_grad():
-        for (_i, block, args, c1), layer in zip(spec.resolved(), model.layers):
-            hw = (int(x.shape[2]), int(x.shape[3]))
-            kept = {k: _plain(v) for k, v in sorted(args.items()) if k not in _IGNORED_ARGS}
-            key = json.dumps([block, int(c1), list(hw), kept], sort_keys=True)
-            out.append(BlockEntry(key, block, int(c1), hw, kept))
-            x = layer(x)
+    for _i, block, args, c1 in spec.resolved():
+        kept = {k: _plain(v) for k, v in sorted(args.items()) if k not in _IGNORED_ARGS}
+        key = json.dumps([block, int(c1), list(hw), kept], sort_keys=True)
+        out.append(BlockEntry(key, block, int(c1), hw, kept))
+        hw = _out_hw(key, block, int(c1), hw, args)
     return out
 
 
@@ -283,15 +295,17 @@ class LatencyTable:
         )  # fmt: skip
 
     def measure_model(self, spec: ModelSpec | Mapping[str, Any] | str | Path) -> float:
-        """Milliseconds of one forward pass of the whole model (a direct measurement)."""
+        """Milliseconds of one forward pass of the whole model, measured directly the way
+        the entries are (the smallest of ``rounds`` medians of ``repeats``)."""
         spec = load_spec(spec)
         if spec.input_size is None:
             raise ValueError("a latency measurement needs the spec's `input_size`.")
         model = build_model(spec, check=False)
-        return measure_latency(
-            model, self._shape(spec.in_channels, spec.input_size), self.threads, self.warmup,
-            self.repeats, self.device,
-        )  # fmt: skip
+        shape = self._shape(spec.in_channels, spec.input_size)
+        return min(
+            measure_latency(model, shape, self.threads, self.warmup, self.repeats, self.device)
+            for _ in range(self.rounds)
+        )
 
     def fill(self, entries: Sequence[BlockEntry]) -> int:
         """Measure the entries not yet in the table (after reading the file again, in case
