@@ -66,6 +66,24 @@ def test_block_entries_carry_the_input_resolution_and_ignore_dropout():
         L.block_entries({k: v for k, v in _spec().items() if k != "input_size"})
 
 
+def test_traced_resolutions_match_a_real_forward():
+    from slimtune.nas.spec import build_model, check_shapes, load_spec
+
+    spec = load_spec({
+        "in_channels": 3, "num_classes": 5, "input_size": [11, 7], "channel_divisor": 1,
+        "layers": [
+            [1, "Conv", {"c2": 6, "k": 5, "s": 2}], [1, "MaxPool", {"k": 3, "s": 2}],
+            [1, "Fire", {"c2": 8, "s": 2}], [1, "Ghost", {"c2": 6, "k": 3, "s": 2}],
+            [1, "Bottleneck", {"c2": 12, "s": 2}], [1, "Classify", {}],
+        ],
+    })  # fmt: skip
+    entries = spec.resolved()
+    shapes = check_shapes(build_model(spec), entries, 3, (11, 7))
+    want = [(11, 7)] + [s[2:] for s in shapes[:-1]]
+    assert [e.hw for e in L.block_entries(spec)] == want
+    assert [e.hw for e in L.block_entries(spec)] == want  # again, from the memo
+
+
 def test_machine_key_names_threads_batch_and_device():
     k = L.machine_key(1, 1, "cpu")
     assert k.endswith(".json") is False and "-t1-b1-" in k
