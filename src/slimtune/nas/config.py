@@ -165,7 +165,7 @@ class LatencySection:
     warmup: int = 10
     repeats: int = 30
     calibrate: int = 5
-    correction: str = "offset"
+    correction: str = "linear"
     cache: str | None = None
 
     def meaning(self) -> dict[str, Any]:

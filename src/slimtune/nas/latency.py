@@ -16,7 +16,10 @@ Prediction = sum of the block entries, corrected by a fit on a few whole-model
 measurements (``calibration``: the first ``calibrate`` models asked for through
 :meth:`LatencyTable.latency` are measured whole, and kept in the table): ``offset`` adds the
 median of (measured - sum), the per-call cost of the model wrapper and of running blocks
-back to back; ``linear`` fits ``a * sum + b`` in relative error; ``none`` is the bare sum.
+back to back; ``linear`` (the default) fits ``a * sum + b`` in relative error (``a > 1``:
+blocks run in a whole model are slower than alone, e.g. colder caches; it falls back to
+``offset`` below 3 points); ``none`` is the bare sum. ``benchmarks/nas_latency.py`` measures
+the three against whole-model measurements (docs/bench/nas_latency.md).
 """
 
 from __future__ import annotations
@@ -222,7 +225,7 @@ class LatencyTable:
         warmup: int = 10,
         repeats: int = 30,
         calibrate: int = 5,
-        correction: str = "offset",
+        correction: str = "linear",
         rounds: int = 3,
     ):
         for name, v, lo in (
