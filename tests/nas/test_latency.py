@@ -272,6 +272,15 @@ def test_objective_predicts_latency_from_the_table(tmp_path):
     assert table.predict(spec) == pytest.approx(recs[3].latency_ms)  # read back, same value
 
 
+def test_a_relative_cache_is_under_the_config_directory(tmp_path):
+    lat = {"calibrate": 0, "warmup": 0, "repeats": 1, "cache": "tables"}
+    cfg = SearchConfig.from_dict(dict(CONFIG, latency=lat), base_dir=tmp_path)
+    study = st.create_study(directions=cfg.directions, sampler=st.samplers.RandomSampler(seed=1))
+    study.optimize(NASObjective(cfg, None, ArchSpace(cfg.model, cfg.train), None), n_trials=1)
+    assert TrialRecord.of(study.trials[0]).latency_source == "table"
+    assert len(list((tmp_path / "tables").glob("*.json"))) == 1
+
+
 def test_objective_measures_when_asked(tmp_path):
     lat = {"method": "measure", "warmup": 0, "repeats": 2, "cache": str(tmp_path)}
     study = _run(dict(CONFIG, latency=lat), 2)

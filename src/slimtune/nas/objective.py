@@ -127,8 +127,12 @@ class NASObjective:
         lat = self.latency
         if lat.method == "table":
             if self._table is None:
+                from dataclasses import replace
+
                 from slimtune.nas.latency import table_for
 
+                if lat.cache is not None:  # relative to the config's directory
+                    lat = replace(lat, cache=str(self.cfg.resolve_path(lat.cache)))
                 self._table = table_for(lat)
             return self._table.latency(spec)
         shape = (lat.batch, *tuple(shape)[1:])
