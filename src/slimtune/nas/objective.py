@@ -37,8 +37,8 @@ class TrialRecord:
 
     ``macs``, ``params``, ``spec`` (and ``latency_ms`` when measured) are set once the
     model is profiled; ``skipped`` when a constraint kept it from training; ``accuracy``
-    and ``f1`` after training (or at the epoch it was pruned); ``epochs`` trained when it
-    finished."""
+    and ``f1`` after training (or at the epoch it was pruned); ``epochs`` trained and
+    ``device`` (``cpu``, ``cuda``) when it finished."""
 
     macs: int
     params: int
@@ -48,6 +48,7 @@ class TrialRecord:
     f1: float | None = None
     epochs: int | None = None
     skipped: str | None = None
+    device: str | None = None
 
     @property
     def trained(self) -> bool:
@@ -86,6 +87,7 @@ class TrialRecord:
             f1=opt("f1", float),
             epochs=opt("epochs", int),
             skipped=ua.get("skipped"),
+            device=ua.get("device"),
         )
 
     @classmethod
@@ -170,8 +172,8 @@ class NASObjective:
                 raise st.TrialPruned(f"pruned at epoch {epoch}")
 
         res = train_model(model, self.data, tcfg, on_epoch)
-        rec.accuracy, rec.f1, rec.epochs = res.accuracy, res.f1, res.epochs
-        rec.save(trial, "accuracy", "f1", "epochs")
+        rec.accuracy, rec.f1, rec.epochs, rec.device = res.accuracy, res.f1, res.epochs, res.device
+        rec.save(trial, "accuracy", "f1", "epochs", "device")
         if self.out_dir is not None and self.cfg.output.save_trial_weights:
             import torch
 
