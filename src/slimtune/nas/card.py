@@ -274,7 +274,10 @@ def render_card(card: ModelCard, width: int = CARD_WIDTH) -> str:
             break_on_hyphens=False,
         )
 
-    lines = [f"# Model card: trial {card.trial} of study {card.study!r}", ""]
+    def fit(line: str) -> str:  # a heading is cut, never wrapped
+        return line if len(line) <= width else line[: width - 3] + "..."
+
+    lines = [fit(f"# Model card: trial {card.trial} of study {card.study!r}"), ""]
     if card.data:
         lines += item("data", card.data)
     size = f"{_count(card.macs)} MACs, {_count(card.params)} params"
@@ -297,7 +300,7 @@ def render_card(card: ModelCard, width: int = CARD_WIDTH) -> str:
     if card.trials:
         lines += item("search", card.trials)
     if card.layers:
-        lines += ["", f"## Layers (input {card.input_shape})", "", "```"]
+        lines += ["", fit(f"## Layers (input {card.input_shape})"), "", "```"]
         head = ("", "block", "n", "c_out", "k", "s", "output", "options")
         table = [head] + [
             (
@@ -324,10 +327,10 @@ def render_card(card: ModelCard, width: int = CARD_WIDTH) -> str:
             lines.append((text + "  " + opts).rstrip())
         lines.append("```")
     if card.files:
-        where = f" (in {card.out_dir}/)" if card.out_dir else ""
+        where = f"in {card.out_dir}/: " if card.out_dir else ""
         listed = ", ".join(f"{p} ({_FILE_ROLES[k]})" for k, p in card.files.items())
-        lines += ["", f"## Files{where}", ""]
-        lines += textwrap.wrap(listed, width, break_on_hyphens=False)
+        lines += ["", "## Files", ""]
+        lines += textwrap.wrap(where + listed, width, break_on_hyphens=False)
     return "\n".join(lines) + "\n"
 
 
