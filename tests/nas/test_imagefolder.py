@@ -85,6 +85,15 @@ def test_channel_detection_rgba_and_grayscale_forcing(tmp_path):
     assert load_image_folder(root, size=8).in_channels == 3  # auto: RGB unless all are gray
     with pytest.raises(ValueError, match="data.grayscale='yes': use true, false or auto"):
         load_image_folder(root, grayscale="yes")
+    deep = tmp_path / "deep"  # 16-bit grayscale PNGs keep their depth (not clipped to 8 bits)
+    for k, value in enumerate((1000, 60000)):
+        (deep / f"c{k}").mkdir(parents=True)
+        for i in range(2):
+            a16 = np.full((6, 6), value + i, dtype=np.uint16)
+            Image.fromarray(a16).save(deep / f"c{k}" / f"{i}.png")
+    d16 = load_image_folder(deep, size=6, val_fraction=0.5)
+    assert d16.in_channels == 1
+    assert d16.x_train[d16.y_train == 0].mean() < d16.x_train[d16.y_train == 1].mean()
 
 
 def test_the_mistakes_a_user_makes_with_a_folder_are_one_line_errors(tmp_path, caplog):

@@ -192,7 +192,8 @@ def load_image_folder(
         files += [(f, label) for f in imgs]
     if skipped:
         logger.warning("%s: %d file(s) that are not images were ignored", where, skipped)
-    raw = [_read_any(f) for f, _ in files]
+    # each file is resized as it is read (large photos never sit in memory at full size)
+    raw = [_read_any(f, hw) for f, _ in files]
     if grayscale == "auto":
         gray = all(a.shape[2] == 1 for a in raw)
     else:
@@ -238,9 +239,9 @@ def _two_sizes(raw: list[np.ndarray], paths: list[Path]) -> list[tuple[Any, Path
     return [(first, paths[0]), (raw[other].shape[:2], paths[other])]
 
 
-def _read_any(f: Path) -> np.ndarray:
-    """An ``(H, W, C)`` float32 array in [0, 1] (C = 1 or 3) of one image or ``.npy`` file;
-    an unreadable file is a ValueError naming it."""
+def _read_any(f: Path, hw: tuple[int, int] | None) -> np.ndarray:
+    """An ``(H, W, C)`` float32 array in [0, 1] (C = 1 or 3) of one image or ``.npy`` file,
+    resized to ``hw`` (None: its own size); an unreadable file is a ValueError naming it."""
     if f.suffix.lower() == ".npy":
         try:
             a = np.load(f)
@@ -254,11 +255,12 @@ def _read_any(f: Path) -> np.ndarray:
                 f"got shape {a.shape}."
             )
         scale = 255.0 if a.dtype == np.uint8 else 1.0
-        return (a[:, :, :3] / scale).astype(np.float32)
-    return _read_image(f)
+        a = (a[:, :, :3] / scale).astype(np.float32)
+        return a if hw is None or a.shape[:2] == hw else _resize(a, hw)
+    return _read_image(f, hw)
 
 
-def _read_image(path: Path) -> np.ndarray:
+def _read_image(path: Path, hw: tuple[int, int] | None) -> np.ndarray:
     try:
         from PIL import Image, UnidentifiedImageError
     except ImportError as e:  # pragma: no cover - depends on the environment
@@ -268,8 +270,19 @@ def _read_image(path: Path) -> np.ndarray:
         ) from e
     try:
         with Image.open(path) as im:
-            gray = im.mode in ("1", "L", "LA", "I", "I;16", "F")
-            a = np.asarray(im.convert("L" if gray else "RGB"), dtype=np.float32) / 255.0
+            if im.mode.startswith(("I", "F")):  # 16-bit or float grayscale: keep the depth
+                a = np.asarray(im, dtype=np.float32)
+                a = a / 65535.0 if im.mode.startswith("I") else a
+                a = a[:, :, None]
+                return a if hw is None or a.shape[:2] == hw else _resize(a, hw)
+            gray = im.mode in ("1", "L", "LA")
+            mode = "L" if gray else "RGB"
+            if hw is not None:
+                im.draft(mode, (hw[1], hw[0]))  # JPEG: decode at a reduced scale (fast)
+            im = im.convert(mode)
+            if hw is not None and im.size != (hw[1], hw[0]):
+                im = im.resize((hw[1], hw[0]), Image.BILINEAR)
+            a = np.asarray(im, dtype=np.float32) / 255.0
     except (OSError, UnidentifiedImageError, ValueError) as e:
         raise ValueError(
             f"cannot read image {str(path)!r} ({str(e).splitlines()[0]}); fix or remove it."
@@ -278,7 +291,8 @@ def _read_image(path: Path) -> np.ndarray:
 
 
 def _to_chw(a: np.ndarray, gray: bool, hw: tuple[int, int]) -> np.ndarray:
-    """``(H, W, C)`` to ``(C, H, W)`` with 1 (``gray``) or 3 channels at size ``hw``."""
+    """``(H, W, C)`` to ``(C, H, W)`` with 1 (``gray``) or 3 channels at size ``hw``
+    (already that size when read with a ``size``)."""
     if gray and a.shape[2] > 1:
         a = a @ np.array([0.299, 0.587, 0.114], dtype=np.float32)[: a.shape[2], None]
     elif not gray and a.shape[2] == 1:
