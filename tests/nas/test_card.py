@@ -180,3 +180,20 @@ def test_slimtune_card_errors_are_one_line_exit_2(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "no model_card.md in" in err[0]
     assert "run `slimtune search CONFIG.yaml --out" in err[0]
+
+
+def test_the_front_figure_stars_the_chosen_model_also_after_ctrl_c(tmp_path, monkeypatch):
+    pytest.importorskip("matplotlib")
+    from slimtune.nas import search as S
+    from slimtune.nas.outputs import front_figure
+
+    res = _result(tmp_path)
+    drawn = []
+    monkeypatch.setattr(S, "plot_front", lambda c, p, o, chosen=None: drawn.append(chosen))
+    chosen, model, _ = S._finish(res.config, res.candidates, res.front, _data(), res.out_dir,
+                                 None, interrupted=True, wdir=tmp_path / "no_weights")
+    assert chosen.number == 0 and model is None  # no weights kept: not exported
+    assert [c.number for c in drawn] == [0]  # drawn again with the choice
+    fig = front_figure(res.candidates, ("accuracy", "macs"), chosen)
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert texts == ["chosen: trial 0"]
