@@ -178,3 +178,13 @@ def test_slimtune_search_on_an_image_folder_end_to_end(tmp_path, capsys):
     assert tuple(logits.shape) == (2, 3)
     assert main(["card", str(out)]) == 0
     assert capsys.readouterr().out == card
+
+
+def test_slimtune_search_names_an_empty_class_folder_in_one_line(tmp_path, capsys):
+    images = make_image_folder(tmp_path / "images", n_classes=2, per_class=3, size=8)
+    (images / "class_2").mkdir()
+    config = _small_config(tmp_path, images)
+    assert main(["search", str(config), "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ")
+    assert "class folder 'class_2' has 0 image(s)" in err[0]
