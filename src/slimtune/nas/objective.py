@@ -37,9 +37,10 @@ class TrialRecord:
 
     ``macs``, ``params``, ``spec`` (and ``latency_ms`` when measured) are set once the
     model is profiled; ``skipped`` when a constraint kept it from training; ``accuracy``
-    and ``f1`` after training (or at the epoch it was pruned); ``epochs`` trained when it
-    finished; ``latency_source`` says whether ``latency_ms`` was ``"measured"`` or
-    predicted by the per-block ``"table"`` (:mod:`slimtune.nas.latency`)."""
+    and ``f1`` after training (or at the epoch it was pruned); ``epochs`` trained and
+    ``device`` (``cpu``, ``cuda``) when it finished; ``latency_source`` says whether
+    ``latency_ms`` was ``"measured"`` or predicted by the per-block ``"table"``
+    (:mod:`slimtune.nas.latency`)."""
 
     macs: int
     params: int
@@ -50,6 +51,7 @@ class TrialRecord:
     epochs: int | None = None
     skipped: str | None = None
     latency_source: str | None = None
+    device: str | None = None
 
     @property
     def trained(self) -> bool:
@@ -89,6 +91,7 @@ class TrialRecord:
             epochs=opt("epochs", int),
             skipped=ua.get("skipped"),
             latency_source=ua.get("latency_source"),
+            device=ua.get("device"),
         )
 
     @classmethod
@@ -195,8 +198,8 @@ class NASObjective:
                 raise st.TrialPruned(f"pruned at epoch {epoch}")
 
         res = train_model(model, self.data, tcfg, on_epoch)
-        rec.accuracy, rec.f1, rec.epochs = res.accuracy, res.f1, res.epochs
-        rec.save(trial, "accuracy", "f1", "epochs")
+        rec.accuracy, rec.f1, rec.epochs, rec.device = res.accuracy, res.f1, res.epochs, res.device
+        rec.save(trial, "accuracy", "f1", "epochs", "device")
         if self.out_dir is not None and self.cfg.output.save_trial_weights:
             import torch
 
