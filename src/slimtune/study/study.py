@@ -272,7 +272,13 @@ class Study:
 
     # --- ask / tell -------------------------------------------------------------------
     def ask(self, fixed_distributions: dict[str, BaseDistribution] | None = None) -> Trial:
-        """Start a trial (an enqueued one first). Sample ``fixed_distributions`` at once."""
+        """Start a trial (an enqueued one first). Sample ``fixed_distributions`` at once.
+
+        A pruner with ``before_ask(study)`` (promotion-type successive halving) may first
+        enqueue the continuation of a paused trial, which this ask then starts."""
+        before_ask = getattr(self.pruner, "before_ask", None)
+        if before_ask is not None:
+            before_ask(self)
         tid = self._storage.pop_waiting_trial_id(self._study_id)
         if tid is None:
             tid = self._storage.create_new_trial(self._study_id)
