@@ -137,7 +137,8 @@ def as_checkpoint_store(spec: Any) -> Any:
         )
     if isinstance(spec, (str, os.PathLike)):
         return DirectoryCheckpoints(spec)
-    missing = [m for m in ("save", "load", "exists", "claim") if not callable(getattr(spec, m, None))]
+    need = ("save", "load", "exists", "claim")
+    missing = [m for m in need if not callable(getattr(spec, m, None))]
     if missing:
         raise TypeError(
             f"checkpoints={spec!r} lacks {missing}; pass a directory path, "

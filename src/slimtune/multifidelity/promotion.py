@@ -101,7 +101,9 @@ def _violation(t: FrozenTrial) -> float:
     return float(sum(max(float(x), 0.0) for x in c)) if c else 0.0
 
 
-def _best(values: list[Any], violations: list[float], k: int, directions: Sequence[str]) -> set[int]:
+def _best(
+    values: list[Any], violations: list[float], k: int, directions: Sequence[str]
+) -> set[int]:
     """Indices of the ``k`` best of ``values`` (feasible first, ranked by loss / MO-ASHA;
     then the infeasible by their total violation)."""
     if k <= 0 or not values:
@@ -235,7 +237,8 @@ class _PromotionRules:
         elif ckpt is None:
             logger.warning(
                 "Trial %d was paused without trial.save_checkpoint(...); its continuation "
-                "trains from scratch.", parent.number,
+                "trains from scratch.",
+                parent.number,
             )
         for k in (keys.CONSTRAINTS, keys.CONSTRAINT_NAMES):
             if k in attrs:
