@@ -24,12 +24,17 @@ def bohb(
     max_resource: int = 81,
     reduction_factor: float = 3,
     seed: int | None = None,
+    *,
+    promotion: bool = False,
+    checkpoints: Any = None,
     **sampler_kwargs: Any,
 ) -> dict[str, Any]:
     """BOHB: :class:`~slimtune.multifidelity.bohb.BOHBSampler` + :class:`HyperbandPruner`.
 
     Report the resource (e.g. the epoch, 1..``max_resource``) as ``step``; extra keyword
     arguments go to the sampler (``random_fraction``, ``min_points_in_model``, ...).
+    ``promotion=True``: the pruner is :class:`~slimtune.multifidelity.promotion.
+    PromotionHyperbandPruner` (paused trials resume from ``checkpoints``).
 
     >>> import slimtune as st
     >>> study = st.create_study(**st.presets.bohb(max_resource=27, seed=0))
@@ -38,7 +43,13 @@ def bohb(
     """
     from slimtune.multifidelity.bohb import BOHBSampler
 
-    pruner = HyperbandPruner(min_resource, max_resource, reduction_factor)
+    if promotion:
+        pruner: Any = PromotionHyperbandPruner(
+            min_resource, max_resource, reduction_factor, checkpoints=checkpoints
+        )
+    else:
+        _no_checkpoints(checkpoints)
+        pruner = HyperbandPruner(min_resource, max_resource, reduction_factor)
     sampler = BOHBSampler(budgets=pruner.budgets(), seed=seed, **sampler_kwargs)
     return {"sampler": sampler, "pruner": pruner}
 

@@ -138,28 +138,30 @@ class _PromotionRules:
         """Trials compete only within their group (Hyperband: the bracket)."""
         return 0
 
-    # A trial's entry at a rung: its recorded value; a continuation only at rungs above the
-    # one it was promoted from (its parent holds the lower ones); trials that never asked the
-    # pruner (added with add_trial) with their first report at or after the rung.
-    @staticmethod
-    def _entry(t: FrozenTrial, res: float) -> Any:
-        attrs = t.system_attrs
-        key = rung_key(res)
-        if key in attrs:
-            return attrs[key]
-        if keys.RESUMED_FROM in attrs or keys.PAUSED_AT in attrs:
-            return None
-        return rung_value(t, res, key)
-
     def _members(
         self, trials: Sequence[FrozenTrial], res: float, group: int, exclude: int | None = None
     ) -> tuple[list[FrozenTrial], list[Any]]:
+        """The trials of ``group`` with an entry at rung ``res``, and their values.
+
+        A trial's entry is its recorded value there; a continuation has one only at rungs
+        above the one it was promoted from (its parent holds the lower ones); trials that
+        never asked this pruner (added with ``add_trial``, run without it) count with their
+        first report at or after the rung. NaN entries do not count."""
+        key = rung_key(res)
         ts, vs = [], []
         for t in trials:
-            if t.trial_id == exclude or self._group_of(t) != group:
-                continue
-            v = self._entry(t, res)
-            if v is None or is_nan_value(v):
+            attrs = t.system_attrs
+            v = attrs.get(key)
+            if v is None:
+                if keys.RESUMED_FROM in attrs or keys.PAUSED_AT in attrs:
+                    continue
+                iv = t.intermediate_values
+                if not iv or max(iv) < res:
+                    continue
+                v = rung_value(t, res, key)
+                if v is None:
+                    continue
+            if t.trial_id == exclude or self._group_of(t) != group or is_nan_value(v):
                 continue
             ts.append(t)
             vs.append(v)
