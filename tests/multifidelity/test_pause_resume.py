@@ -396,6 +396,18 @@ def test_presets():
     assert st.pruners.PromotionASHAPruner is PromotionASHAPruner
 
 
+def test_memory_checkpoints_refuse_worker_processes(tmp_path):
+    study = st.create_study(pruner=PromotionASHAPruner(1, 3, checkpoints=MemoryCheckpoints()))
+    with pytest.raises(TypeError, match="DirectoryCheckpoints"):
+        study.optimize(_worker_objective, n_trials=2, n_jobs=2)
+    import copy
+    import pickle
+
+    d = pickle.loads(pickle.dumps(DirectoryCheckpoints(tmp_path)))
+    assert d.directory == str(tmp_path)
+    assert copy.deepcopy(MemoryCheckpoints()).claim(1)
+
+
 def test_directory_claims_are_exclusive(tmp_path):
     a, b = DirectoryCheckpoints(tmp_path), DirectoryCheckpoints(tmp_path)  # two workers
     assert a.claim("s-1/trial_3") and not b.claim("s-1/trial_3") and not a.claim("s-1/trial_3")

@@ -54,6 +54,22 @@ class MemoryCheckpoints:
     def __len__(self) -> int:
         return len(self._d)
 
+    def __reduce__(self) -> Any:
+        # Pickling happens when the pruner travels to worker processes (n_jobs > 1), where a
+        # copy would silently hold other states and claims than the parent's.
+        raise TypeError(
+            "MemoryCheckpoints keeps states in this process's memory, which worker processes "
+            "(n_jobs > 1) cannot share; pass checkpoints='some/dir' (DirectoryCheckpoints)."
+        )
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> MemoryCheckpoints:
+        import copy
+
+        new = type(self)()
+        new._d = copy.deepcopy(self._d, memo)
+        new._claims = set(self._claims)
+        return new
+
 
 class DirectoryCheckpoints(MemoryCheckpoints):
     """Checkpoints as files under ``directory`` (``trial_<number>.pkl`` for trial numbers,
@@ -66,6 +82,12 @@ class DirectoryCheckpoints(MemoryCheckpoints):
     def __init__(self, directory: str | os.PathLike[str]):
         self.directory = os.fspath(directory)
         os.makedirs(self.directory, exist_ok=True)
+
+    def __reduce__(self) -> Any:
+        return (type(self), (self.directory,))
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> DirectoryCheckpoints:
+        return type(self)(self.directory)
 
     def path(self, number: Key) -> str:
         """The file of checkpoint ``number`` (its folder is created)."""
