@@ -413,3 +413,16 @@ def test_directory_claims_are_exclusive(tmp_path):
     assert a.claim("s-1/trial_3") and not b.claim("s-1/trial_3") and not a.claim("s-1/trial_3")
     m = MemoryCheckpoints()
     assert m.claim(3) and not m.claim(3)
+
+
+def test_benchmark_promotion_methods_run_and_repeat():
+    """The benchmark's promotion rows run at a budget of epochs and repeat (seeded)."""
+    import importlib
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repo root
+    mf = importlib.import_module("benchmarks.multifidelity")
+    a = mf.run_method("hyperband-promo", mf.LearningCurves(0), 0, 500)
+    assert a == mf.run_method("hyperband-promo", mf.LearningCurves(0), 0, 500)
+    assert a[-1][0] >= 500 and all(x[0] <= y[0] for x, y in zip(a, a[1:]))
