@@ -159,12 +159,13 @@ def artifact_key(artifact_id: str) -> str:
     return f"{ARTIFACT_PREFIX}{artifact_id}"
 
 
-def checkpoint_key(study_name: str, number: int) -> str:
+def checkpoint_key(study_name: str, number: int, study_id: int | None = None) -> str:
     """The checkpoint-store key of trial ``number`` of a study: ``"<name>-<hash>/trial_<n>"``
-    (the name made safe for a file name; the hash keeps names that map alike apart)."""
+    (the name made safe for a file name; the hash, of the name and the study's id, keeps
+    apart names that map alike and a study re-created under the same name)."""
     import hashlib
     import re
 
     safe = re.sub(r"[^A-Za-z0-9_.-]", "_", study_name)[:60]
-    digest = hashlib.sha1(study_name.encode()).hexdigest()[:8]
+    digest = hashlib.sha1(f"{study_name}\0{study_id}".encode()).hexdigest()[:8]
     return f"{safe}-{digest}/trial_{number}"

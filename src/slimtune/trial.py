@@ -486,7 +486,7 @@ class Trial(_SuggestMixin):
             raise ValueError("save_checkpoint: give the state or writer=, not both.")
         if step is None:
             step = max(self._intermediate) if self._intermediate else 0
-        key = keys.checkpoint_key(self.study.study_name, self.number)
+        key = keys.checkpoint_key(self.study.study_name, self.number, self.study.study_id)
         if writer is not None:
             if not callable(getattr(store, "write_with", None)):
                 raise TypeError(

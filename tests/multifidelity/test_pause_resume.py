@@ -426,3 +426,19 @@ def test_benchmark_promotion_methods_run_and_repeat():
     a = mf.run_method("hyperband-promo", mf.LearningCurves(0), 0, 500)
     assert a == mf.run_method("hyperband-promo", mf.LearningCurves(0), 0, 500)
     assert a[-1][0] >= 500 and all(x[0] <= y[0] for x, y in zip(a, a[1:]))
+
+
+def test_a_study_recreated_under_the_same_name_does_not_inherit_claims(tmp_path):
+    storage = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    resumed = []
+    for _ in range(2):
+        study = st.create_study(
+            study_name="same",
+            storage=storage,
+            sampler=st.samplers.RandomSampler(seed=0),
+            pruner=PromotionASHAPruner(1, 3, max_resource=9, checkpoints=tmp_path / "ckpt"),
+        )
+        study.optimize(objective, n_trials=15)
+        resumed.append(sum(resumed_from(t) is not None for t in study.trials))
+        st.delete_study(study_name="same", storage=storage)
+    assert resumed[0] > 0 and resumed[1] == resumed[0]

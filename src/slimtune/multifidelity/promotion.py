@@ -223,7 +223,7 @@ class _PromotionRules:
                 sign = -1.0 if study.directions[0] == "maximize" else 1.0
                 cands.sort(key=lambda t: sign * float(t.system_attrs[rung_key(res)]))
             for parent in cands:
-                key = keys.checkpoint_key(study.study_name, parent.number)
+                key = keys.checkpoint_key(study.study_name, parent.number, study.study_id)
                 if self.checkpoints.claim(key):
                     self._enqueue_continuation(study, parent, res)
                     return
