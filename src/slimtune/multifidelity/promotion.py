@@ -41,6 +41,7 @@ whose checkpoint is missing is continued from scratch (``resume_step`` 0).
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -125,6 +126,19 @@ def _best(
 # --- the shared decision and promotion rules ----------------------------------------------
 
 
+class _FinishedIndex:
+    """Per process: rung entries, paused trials and promoted parents of finished trials."""
+
+    def __init__(self, storage: Any) -> None:
+        self.storage = weakref.ref(storage)  # an id() may be reused once it is collected
+        self.seen: set[int] = set()
+        self.entries: dict[tuple[float, int], tuple[list[FrozenTrial], list[Any]]] = {}
+        self.paused: list[FrozenTrial] = []
+        self.taken: set[int] = set()
+        self.unfinished: list[FrozenTrial] = []
+
+
+
 class _PromotionRules:
     """What both promotion pruners do; they differ only in a trial's rungs and peers."""
 
@@ -138,34 +152,81 @@ class _PromotionRules:
         """Trials compete only within their group (Hyperband: the bracket)."""
         return 0
 
-    def _members(
-        self, trials: Sequence[FrozenTrial], res: float, group: int, exclude: int | None = None
-    ) -> tuple[list[FrozenTrial], list[Any]]:
-        """The trials of ``group`` with an entry at rung ``res``, and their values.
+    @staticmethod
+    def _entry(t: FrozenTrial, res: float, key: str) -> Any:
+        """A trial's entry at rung ``res`` (None: it has none there).
 
-        A trial's entry is its recorded value there; a continuation has one only at rungs
-        above the one it was promoted from (its parent holds the lower ones); trials that
-        never asked this pruner (added with ``add_trial``, run without it) count with their
-        first report at or after the rung. NaN entries do not count."""
-        key = rung_key(res)
-        ts, vs = [], []
+        Its recorded value there; a continuation has one only at rungs above the one it was
+        promoted from (its parent holds the lower ones); trials that never asked this pruner
+        (added with ``add_trial``, run without it) count with their first report at or after
+        the rung. NaN entries do not count."""
+        attrs = t.system_attrs
+        v = attrs.get(key)
+        if v is None:
+            if keys.RESUMED_FROM in attrs or keys.PAUSED_AT in attrs:
+                return None
+            iv = t.intermediate_values
+            if not iv or max(iv) < res:
+                return None
+            v = rung_value(t, res, key)
+        return None if v is None or is_nan_value(v) else v
+
+    def _index(self, study: Study, trials: Sequence[FrozenTrial]) -> _FinishedIndex:
+        """The rung entries of the study's finished trials, read once per trial (a finished
+        trial never changes in the storage), with this call's unfinished trials."""
+        cache = self.__dict__.setdefault("_indexes", {})
+        at = (id(study.storage), study.study_id)
+        idx = cache.get(at)
+        if idx is None or idx.storage() is not study.storage:
+            idx = cache[at] = _FinishedIndex(study.storage)
+        idx.unfinished = []
+        seen = idx.seen
         for t in trials:
-            attrs = t.system_attrs
-            v = attrs.get(key)
-            if v is None:
-                if keys.RESUMED_FROM in attrs or keys.PAUSED_AT in attrs:
-                    continue
-                iv = t.intermediate_values
-                if not iv or max(iv) < res:
-                    continue
-                v = rung_value(t, res, key)
-                if v is None:
-                    continue
-            if t.trial_id == exclude or self._group_of(t) != group or is_nan_value(v):
+            if t.trial_id in seen:
                 continue
-            ts.append(t)
-            vs.append(v)
-        return ts, vs
+            if not t.state.is_finished():
+                idx.unfinished.append(t)
+            else:
+                seen.add(t.trial_id)
+                g = self._group_of(t)
+                for res in self._rungs_of_group(g):
+                    v = self._entry(t, res, rung_key(res))
+                    if v is not None:
+                        ts, vs, cs = idx.entries.setdefault((res, g), ([], [], []))
+                        ts.append(t)
+                        vs.append(v)
+                        cs.append(_violation(t))
+                if is_paused(t):
+                    idx.paused.append(t)
+                if (p := resumed_from(t)) is not None:
+                    idx.taken.add(p)
+        return idx
+
+    def _rungs_of_group(self, group: int) -> list[float]:  # pragma: no cover
+        raise NotImplementedError
+
+    def _members(
+        self, idx: _FinishedIndex, res: float, group: int, exclude: int | None = None
+    ) -> tuple[list[FrozenTrial], list[Any], list[float]]:
+        """The trials of ``group`` with an entry at rung ``res``, their values and their
+        constraint violations (``exclude``: a running trial's id, left out)."""
+        fin_t, fin_v, fin_c = idx.entries.get((res, group), ([], [], []))
+        ts, vs, cs = list(fin_t), list(fin_v), list(fin_c)
+        key = rung_key(res)
+        for t in idx.unfinished:
+            if t.trial_id == exclude or self._group_of(t) != group:
+                continue
+            v = self._entry(t, res, key)
+            if v is not None:
+                ts.append(t)
+                vs.append(v)
+                cs.append(_violation(t))
+        return ts, vs, cs
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("_indexes", None)  # per process; rebuilt from the storage
+        return state
 
     def prune(self, study: Study, trial: FrozenTrial) -> bool:
         """Record the trial's value at each rung it has newly crossed; True (pause, or stop
@@ -186,12 +247,12 @@ class _PromotionRules:
         todo = [r for r in rungs if rung_key(r) not in attrs]
         if not todo:
             return False
-        trials = study.get_trials(deepcopy=False)
+        idx = self._index(study, study.get_trials(deepcopy=False))
         group = self._group_of(trial)
         for res in todo:
             record_rung(study, trial, res, value)
-            others, vals = self._members(trials, res, group, exclude=trial.trial_id)
-            viol = [_violation(t) for t in others] + [_violation(trial)]
+            _, vals, viol = self._members(idx, res, group, exclude=trial.trial_id)
+            viol.append(_violation(trial))
             n = len(vals) + 1
             best = _best([*vals, value], viol, int(n // self.reduction_factor), study.directions)
             if n - 1 not in best:
@@ -202,20 +263,22 @@ class _PromotionRules:
     def before_ask(self, study: Study) -> None:
         """Enqueue the continuation of the best paused trial that is now promotable (at
         most one per ask; highest rung first), so that this ask starts it."""
-        trials = study.get_trials(deepcopy=False)
-        paused = [t for t in trials if is_paused(t)]
+        idx = self._index(study, study.get_trials(deepcopy=False))
+        paused = idx.paused
         if not paused:
             return
-        taken = {resumed_from(t) for t in trials} - {None}
+        taken = idx.taken | ({resumed_from(t) for t in idx.unfinished} - {None})
         by_rung: dict[tuple[float, int], list[FrozenTrial]] = {}
         for t in paused:
             if t.number not in taken:
                 g = (float(t.system_attrs[keys.PAUSED_AT]), self._group_of(t))
                 by_rung.setdefault(g, []).append(t)
         for res, group in sorted(by_rung, key=lambda g: (-g[0], g[1])):
-            members, vals = self._members(trials, res, group)
+            members, vals, viol = self._members(idx, res, group)
             k = int(len(members) // self.reduction_factor)
-            best = _best(vals, [_violation(t) for t in members], k, study.directions)
+            if k == 0:
+                continue
+            best = _best(vals, viol, k, study.directions)
             waiting = {t.trial_id for t in by_rung[(res, group)]}
             cands = [members[i] for i in sorted(best) if members[i].trial_id in waiting]
             # Best first: the order of the values at the rung (one objective), else as found.
@@ -317,6 +380,10 @@ class PromotionASHAPruner(_PromotionRules, SuccessiveHalvingPruner):
         assert self._schedule is not None
         return self._schedule
 
+    def _rungs_of_group(self, group: int) -> list[float]:
+        assert self._schedule is not None
+        return self._schedule.rungs()
+
     def __repr__(self) -> str:
         return (
             f"PromotionASHAPruner(min_resource={self.min_resource}, reduction_factor="
@@ -362,6 +429,9 @@ class PromotionHyperbandPruner(_PromotionRules, HyperbandPruner):
 
     def _schedule_of(self, trial: FrozenTrial) -> RungSchedule:
         return self._full.bracket(self._group_of(trial))
+
+    def _rungs_of_group(self, group: int) -> list[float]:
+        return self._full.bracket(group).rungs()
 
     def __repr__(self) -> str:
         return (
