@@ -442,3 +442,23 @@ def test_a_study_recreated_under_the_same_name_does_not_inherit_claims(tmp_path)
         resumed.append(sum(resumed_from(t) is not None for t in study.trials))
         st.delete_study(study_name="same", storage=storage)
     assert resumed[0] > 0 and resumed[1] == resumed[0]
+
+
+def test_one_pruner_object_serves_several_studies_alike(tmp_path):
+    """The per-process index of finished trials is per study and storage: reusing a pruner
+    gives each study the decisions a fresh pruner gives it."""
+    import pickle
+
+    shared = PromotionASHAPruner(1, 3, max_resource=9, checkpoints=MemoryCheckpoints())
+    runs = []
+    for pruner in (shared, shared, PromotionASHAPruner(1, 3, max_resource=9,
+                                                       checkpoints=MemoryCheckpoints())):
+        study = st.create_study(sampler=st.samplers.RandomSampler(seed=5), pruner=pruner)
+        study.optimize(objective, n_trials=20)
+        runs.append([(t.state, resumed_from(t)) for t in study.trials])
+    assert runs[0] == runs[1] == runs[2]
+    assert "_indexes" in vars(shared)
+    on_disk = PromotionASHAPruner(1, 3, max_resource=9, checkpoints=tmp_path)
+    st.create_study(pruner=on_disk).optimize(objective, n_trials=3)
+    assert "_indexes" in vars(on_disk)
+    assert "_indexes" not in vars(pickle.loads(pickle.dumps(on_disk)))  # not to workers
