@@ -13,11 +13,12 @@ once more. Promotion-type ASHA (Li et al. 2020, Algorithm 2; syne-tune's
   (``"promo:paused_at"``). The objective saves its state (``trial.save_checkpoint(state)``)
   and raises ``TrialPruned``, as for any pruned trial: the trial is stored PRUNED, with its
   curve so far, as in Optuna.
-* **When a worker asks for a trial** (``study.ask``, so also every ``optimize`` worker), the
-  pruner first looks for a paused trial that is now in the top ``floor(n / rf)`` of its rung
-  (highest rungs first). If there is one, it enqueues its *continuation*: a new trial with the
-  same parameters, the parent's intermediate values up to the checkpoint's step, and system
-  attributes naming the parent (``"promo:resumed_from"``), the step it resumes from
+* **When a worker asks for a trial** (``study.ask``, so also every ``optimize`` worker) and
+  no enqueued trial waits, :meth:`continuation` looks for a paused trial that is now in the
+  top ``floor(n / rf)`` of its rung (highest rungs first). If there is one, ``ask`` starts
+  its *continuation*: a new RUNNING trial with the same parameters, the parent's
+  intermediate values up to the checkpoint's step, and system attributes naming the parent
+  (``"promo:resumed_from"``), the step it resumes from
   (``trial.resume_step``) and the checkpoint (``trial.load_checkpoint()`` returns the
   parent's state). Exactly one worker wins a paused trial (``claim`` in the checkpoint store:
   an exclusive file create in a directory every worker sees). Otherwise a new configuration
@@ -260,13 +261,13 @@ class _PromotionRules:
                 return True
         return False
 
-    def before_ask(self, study: Study) -> None:
-        """Enqueue the continuation of the best paused trial that is now promotable (at
-        most one per ask; highest rung first), so that this ask starts it."""
+    def continuation(self, study: Study) -> dict[str, Any] | None:
+        """The continuation of the best paused trial that is now promotable (highest rung
+        first), claimed for this caller, for ``Study.ask`` to start; None if there is none."""
         idx = self._index(study, study.get_trials(deepcopy=False))
         paused = idx.paused
         if not paused:
-            return
+            return None
         taken = idx.taken | ({resumed_from(t) for t in idx.unfinished} - {None})
         by_rung: dict[tuple[float, int], list[FrozenTrial]] = {}
         for t in paused:
@@ -288,10 +289,10 @@ class _PromotionRules:
             for parent in cands:
                 key = keys.checkpoint_key(study.study_name, parent.number, study.study_id)
                 if self.checkpoints.claim(key):
-                    self._enqueue_continuation(study, parent, res)
-                    return
+                    return self._continuation_of(parent, res)
+        return None
 
-    def _enqueue_continuation(self, study: Study, parent: FrozenTrial, res: float) -> None:
+    def _continuation_of(self, parent: FrozenTrial, res: float) -> dict[str, Any]:
         attrs = parent.system_attrs
         ckpt = attrs.get(keys.CHECKPOINT)
         step = 0
@@ -308,17 +309,19 @@ class _PromotionRules:
         for k in (keys.CONSTRAINTS, keys.CONSTRAINT_NAMES):
             if k in attrs:
                 extra[k] = attrs[k]
-        study.enqueue_trial(
-            dict(parent.params),
-            system_attrs={
+        return {
+            "params": dict(parent.params),
+            "system_attrs": {
                 keys.RESUMED_FROM: parent.number,
                 keys.RESUME_ROOT: _root(parent),
                 keys.RESUME_STEP: step,
                 keys.RESUME_RUNG: res,
                 **extra,
             },
-            intermediate_values={s: v for s, v in parent.intermediate_values.items() if s <= step},
-        )
+            "intermediate_values": {
+                s: v for s, v in parent.intermediate_values.items() if s <= step
+            },
+        }
 
 
 class PromotionASHAPruner(_PromotionRules, SuccessiveHalvingPruner):
