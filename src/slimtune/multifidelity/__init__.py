@@ -13,6 +13,8 @@ else reads them from there.
 * ``bohb``: :class:`BOHBSampler`, TPE per budget (imported on first use)
 * ``sync_halving``: :class:`SyncSuccessiveHalving`, synchronous SH with pause and resume
 * ``checkpoints``: :class:`MemoryCheckpoints`, :class:`DirectoryCheckpoints`
+* ``promotion``: :class:`PromotionASHAPruner`, :class:`PromotionHyperbandPruner` (paused
+  trials resume from their checkpoint), :func:`epochs_trained`
 * ``budget``: :class:`Budget`, :class:`Fidelity` (resource -> epochs, data, resolution)
 * ``data``: :func:`stratified_subset`, :func:`stratified_kfold`, :func:`cross_validate`
 
@@ -30,6 +32,11 @@ from slimtune.multifidelity.checkpoints import DirectoryCheckpoints, MemoryCheck
 from slimtune.multifidelity.data import cross_validate, stratified_kfold, stratified_subset
 from slimtune.multifidelity.hyperband import HyperbandPruner
 from slimtune.multifidelity.median import MedianPruner, PercentilePruner
+from slimtune.multifidelity.promotion import (
+    PromotionASHAPruner,
+    PromotionHyperbandPruner,
+    epochs_trained,
+)
 from slimtune.multifidelity.schedule import RungSchedule, budgets_of
 from slimtune.multifidelity.successive_halving import SuccessiveHalvingPruner
 from slimtune.multifidelity.sync_halving import SyncSuccessiveHalving
@@ -44,6 +51,9 @@ __all__ = [
     "HyperbandPruner",
     "MedianPruner",
     "PercentilePruner",
+    "PromotionASHAPruner",
+    "PromotionHyperbandPruner",
+    "epochs_trained",
     "SyncSuccessiveHalving",
     "MemoryCheckpoints",
     "DirectoryCheckpoints",

@@ -25,6 +25,8 @@ _LAZY = {
     "MedianPruner": "slimtune.multifidelity.median",
     "PatientPruner": "slimtune.multifidelity.patient",
     "PercentilePruner": "slimtune.multifidelity.median",
+    "PromotionASHAPruner": "slimtune.multifidelity.promotion",
+    "PromotionHyperbandPruner": "slimtune.multifidelity.promotion",
     "SuccessiveHalvingPruner": "slimtune.multifidelity.successive_halving",
     "ThresholdPruner": "slimtune.multifidelity.threshold",
     "WilcoxonPruner": "slimtune.multifidelity.wilcoxon",
