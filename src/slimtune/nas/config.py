@@ -28,6 +28,7 @@ against :data:`slimtune.nas.selection.PICK_RULES`, which does).
 from __future__ import annotations
 
 import copy
+import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -327,6 +328,10 @@ def _parse_latency(cfg: Mapping[str, Any]) -> LatencySection:
 def _parse_pick(cfg: Mapping[str, Any]) -> PickSection:
     pick = _section(cfg, "pick", {"rule", "max_macs", "target_macs", "w", "accuracy", "by"})
     rule = pick.pop("rule", "best")
+    if rule not in PICK_RULES:
+        # The built-in rules register themselves when nas.selection is imported (it imports
+        # this module, so it is loaded by name here, on first use, to keep the layers acyclic).
+        importlib.import_module("slimtune.nas.selection")
     if rule not in PICK_RULES:
         raise ConfigError(f"`pick.rule`={rule!r}: use one of {sorted(PICK_RULES)}.")
     return PickSection(rule, pick)
