@@ -24,6 +24,9 @@ Methods, all at the same total budget of epochs (cost = epochs run)
   bohb          slimtune presets.bohb(1, 81, 3)
   bohb-paper    the same with pruned_as_bad=False (trials stopped below the modelled budget
                 are ignored, as in the paper)
+  curves        slimtune presets.curves(81): LearningCurvePruner (power-law ensemble, stop when
+                the optimistic extrapolated final cannot beat the best) + TPE on predicted finals
+  curves-random the same pruner with random sampling (the pruner's share of the gain)
 
 The incumbent after each trial is the best observed configuration at the largest budget
 any trial has reached; the curves show its *true* full-budget value (mean over seeds).
@@ -57,7 +60,7 @@ import slimtune as st
 
 MAX_EPOCHS = 81
 METHODS = ["random", "optuna-tpe-hb", "optuna-tpe-sh", "asha", "asha-r3", "asha-r9", "hyperband",
-           "bohb", "bohb-paper"]
+           "bohb", "bohb-paper", "curves", "curves-random"]
 BATCHES = [16, 32, 64, 128, 256]
 OPTIMIZERS = ["sgd", "adam", "rmsprop"]
 
@@ -323,7 +326,7 @@ def run_method(method: str, problem: Any, seed: int, budget: int) -> list[tuple[
         from benchmarks.optimizers import parse_spec
 
         method, opts = parse_spec(method)  # "bohb[random_fraction=0.15]": sampler options
-        if opts and method not in ("random", "bohb", "bohb-paper"):
+        if opts and method not in ("random", "bohb", "bohb-paper", "curves", "curves-random"):
             raise ValueError(f"method {method!r} takes no options (only random and bohb do).")
         if method == "random":
             kw: dict[str, Any] = {"sampler": st.samplers.RandomSampler(seed=seed, **opts)}
@@ -339,6 +342,8 @@ def run_method(method: str, problem: Any, seed: int, budget: int) -> list[tuple[
             kw = st.presets.bohb(1, MAX_EPOCHS, 3, seed=seed, **opts)
         elif method == "bohb-paper":
             kw = st.presets.bohb(1, MAX_EPOCHS, 3, seed=seed, pruned_as_bad=False, **opts)
+        elif method in ("curves", "curves-random"):
+            kw = curves_method(method, seed, opts)
         else:
             raise ValueError(f"unknown method {method!r}; choose from {METHODS}.")
         study = st.create_study(**kw)
@@ -350,6 +355,16 @@ def run_method(method: str, problem: Any, seed: int, budget: int) -> list[tuple[
 
     study.optimize(obj, n_trials=100_000, callbacks=[stop])
     return tracker.history
+
+
+def curves_method(method: str, seed: int, opts: dict[str, Any]) -> dict[str, Any]:
+    """The learning-curve model's rows: ``curves[alpha=..,min_resource=..]`` (pruner options
+    and TPE options), ``curves-random`` (the same pruner, random sampling)."""
+    pk = {k: opts.pop(k) for k in ("alpha", "min_resource") if k in opts}
+    kw = st.presets.curves(MAX_EPOCHS, seed=seed, **pk, **opts)
+    if method == "curves-random":
+        kw["sampler"] = st.samplers.RandomSampler(seed=seed)
+    return kw
 
 
 def curve_on_grid(history: list[tuple[int, float]], grid: np.ndarray) -> np.ndarray:

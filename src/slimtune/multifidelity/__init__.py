@@ -11,6 +11,8 @@ else reads them from there.
 * ``hyperband``: :class:`HyperbandPruner`, brackets of ASHA
 * ``median``: :class:`MedianPruner`, :class:`PercentilePruner`
 * ``bohb``: :class:`BOHBSampler`, TPE per budget (imported on first use)
+* ``curves``: :class:`LearningCurveModel` (power-law ensemble: predicted finals with
+  uncertainty), :class:`LearningCurvePruner`, :class:`PredictedFinalCollector`
 * ``sync_halving``: :class:`SyncSuccessiveHalving`, synchronous SH with pause and resume
 * ``checkpoints``: :class:`MemoryCheckpoints`, :class:`DirectoryCheckpoints`
 * ``budget``: :class:`Budget`, :class:`Fidelity` (resource -> epochs, data, resolution)
@@ -26,6 +28,11 @@ import importlib
 from typing import Any
 
 from slimtune.multifidelity.budget import Budget, Fidelity
+from slimtune.multifidelity.curves import (
+    LearningCurveModel,
+    LearningCurvePruner,
+    PredictedFinalCollector,
+)
 from slimtune.multifidelity.checkpoints import DirectoryCheckpoints, MemoryCheckpoints
 from slimtune.multifidelity.data import cross_validate, stratified_kfold, stratified_subset
 from slimtune.multifidelity.hyperband import HyperbandPruner
@@ -45,6 +52,9 @@ __all__ = [
     "MedianPruner",
     "PercentilePruner",
     "SyncSuccessiveHalving",
+    "LearningCurveModel",
+    "LearningCurvePruner",
+    "PredictedFinalCollector",
     "MemoryCheckpoints",
     "DirectoryCheckpoints",
     "Budget",
