@@ -174,7 +174,11 @@ class LearningCurveModel:
         use = n > 3
         dof = float(np.sum(n[use] - 3))
         best = f["sse"].min(axis=1)
-        self.noise = math.sqrt(float(np.sum(best[use])) / dof) if dof > 0 else 0.0
+        noise = math.sqrt(float(np.sum(best[use])) / dof) if dof > 0 else 0.0
+        # a floor at 1e-3 of the values' range: noise-free curves are still only nearly
+        # power laws on the exponent grid
+        span = float(np.nanmax(Y) - np.nanmin(Y)) if np.any(~np.isnan(Y)) else 0.0
+        self.noise = max(noise, 1e-3 * span)
         if full is None:
             last = np.isin(steps, [self.horizon])
             full = (~np.isnan(Y[:, last])).any(axis=1) if last.any() else np.zeros(len(Y), bool)
