@@ -24,7 +24,7 @@ def power(a: float, b: float, c: float) -> np.ndarray:
 
 
 def cut(y: np.ndarray, at: int) -> np.ndarray:
-    return np.where(T <= at, y, np.nan)
+    return np.where(at >= T, y, np.nan)
 
 
 # --- the model ------------------------------------------------------------------------
@@ -122,7 +122,9 @@ def _run_until(study, y, stop_at=H):
 
 
 def _study(**kw):
-    return st.create_study(pruner=LearningCurvePruner(H, **kw), sampler=st.samplers.RandomSampler(0))
+    return st.create_study(
+        pruner=LearningCurvePruner(H, **kw), sampler=st.samplers.RandomSampler(0)
+    )
 
 
 def test_pruner_keeps_the_trial_whose_curve_will_cross_and_stops_a_hopeless_one():
@@ -273,5 +275,6 @@ def test_constructible_by_name():
     cls = st.pruners.LearningCurvePruner
     assert cls is LearningCurvePruner
     assert st.multifidelity.LearningCurvePruner is cls
-    p = getattr(st.pruners, "LearningCurvePruner")(max_resource=20, alpha=0.1)
+    name = "LearningCurvePruner"  # as NAS configs give it: `pruner: {name: ...}`
+    p = getattr(st.pruners, name)(max_resource=20, alpha=0.1)
     assert "alpha=0.1" in repr(p)

@@ -28,12 +28,12 @@ import importlib
 from typing import Any
 
 from slimtune.multifidelity.budget import Budget, Fidelity
+from slimtune.multifidelity.checkpoints import DirectoryCheckpoints, MemoryCheckpoints
 from slimtune.multifidelity.curves import (
     LearningCurveModel,
     LearningCurvePruner,
     PredictedFinalCollector,
 )
-from slimtune.multifidelity.checkpoints import DirectoryCheckpoints, MemoryCheckpoints
 from slimtune.multifidelity.data import cross_validate, stratified_kfold, stratified_subset
 from slimtune.multifidelity.hyperband import HyperbandPruner
 from slimtune.multifidelity.median import MedianPruner, PercentilePruner
