@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import warnings
 
 import numpy as np
 
@@ -51,6 +52,7 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--problem", choices=["lc", "digits"], default="lc")
     ap.add_argument("--seeds", type=int, default=10)
+    ap.add_argument("--seed0", type=int, default=0, help="first seed (held-out checks)")
     ap.add_argument("--methods", default="random,optuna-tpe-hb,asha,hyperband,bohb,curves")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--cache", default="/tmp/slimtune-curves-anytime")
@@ -67,10 +69,12 @@ def main(argv: list[str] | None = None) -> None:
 
     def path(m: str) -> str:
         safe = "".join(ch if ch.isalnum() or ch in "-_=." else "_" for ch in m)
-        return os.path.join(args.cache, f"{args.problem}_{args.seeds}_{safe}.npz")
+        tag = f"{args.seeds}" if args.seed0 == 0 else f"{args.seed0}+{args.seeds}"
+        return os.path.join(args.cache, f"{args.problem}_{tag}_{safe}.npz")
 
     todo = [m for m in methods if m in rerun or not os.path.exists(path(m))]
-    tasks = [(m, s, args.problem, budget) for m in todo for s in range(args.seeds)]
+    seeds = range(args.seed0, args.seed0 + args.seeds)
+    tasks = [(m, s, args.problem, budget) for m in todo for s in seeds]
     if tasks:
         if args.jobs > 1:
             import multiprocessing as mp
@@ -86,14 +90,17 @@ def main(argv: list[str] | None = None) -> None:
     curves = {m: np.load(path(m))["curves"] for m in methods}
     fracs = [0.25, 0.5, 0.75, 1.0]
     idx = [min(int(np.searchsorted(grid, f * budget)), len(grid) - 1) for f in fracs]
-    print(f"## `{args.problem}`: {args.seeds} seeds, {budget} epochs per run\n")
+    print(f"## `{args.problem}`: seeds {args.seed0}-{args.seed0 + args.seeds - 1}, "
+          f"{budget} epochs per run\n")
     print("| method | " + " | ".join(f"{int(f * 100)} %" for f in fracs) + " |")
     print("|---" * (len(fracs) + 1) + "|")
     for m, C in curves.items():
         cells = [f"{np.nanmean(C[:, i]):.4f} ± {np.nanstd(C[:, i]) / math.sqrt(len(C)):.4f}"
                  for i in idx]
         print(f"| {m} | " + " | ".join(cells) + " |")
-    mean = {m: np.nanmean(C, axis=0) for m, C in curves.items()}
+    with warnings.catch_warnings():  # columns before the first trial ends are all NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mean = {m: np.nanmean(C, axis=0) for m, C in curves.items()}
     print("\nShare of the budget each row needs (mean curve) to reach each column's final "
           "mean (`-`: never):\n")
     print("| method | " + " | ".join(methods) + " |")
@@ -105,7 +112,7 @@ def main(argv: list[str] | None = None) -> None:
             cells.append("-" if math.isinf(r) else f"{r / budget:.2f}")
         print(f"| {m} | " + " | ".join(cells) + " |")
     if args.problem == "lc":
-        opt = np.array([lc_optimum(s) for s in range(args.seeds)])
+        opt = np.array([lc_optimum(s) for s in seeds])
         print(f"\nRegret against the optimum (mean optimum {opt.mean():.4f}), final:\n")
         print("| method | final regret | s.e. |")
         print("|---|---|---|")
