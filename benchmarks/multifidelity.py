@@ -358,10 +358,12 @@ def run_method(method: str, problem: Any, seed: int, budget: int) -> list[tuple[
 
 
 def curves_method(method: str, seed: int, opts: dict[str, Any]) -> dict[str, Any]:
-    """The learning-curve model's rows: ``curves[alpha=..,min_resource=..]`` (pruner options
-    and TPE options), ``curves-random`` (the same pruner, random sampling)."""
-    pk = {k: opts.pop(k) for k in ("alpha", "min_resource") if k in opts}
-    kw = st.presets.curves(MAX_EPOCHS, seed=seed, **pk, **opts)
+    """The learning-curve model's rows: ``curves[alpha=..,recency=..]`` (pruner options,
+    the rest go to TPE), ``curves-random`` (the same pruner, random sampling)."""
+    names = ("alpha", "min_resource", "recency", "n_calibration", "check_ratio")
+    pk = {k: opts.pop(k) for k in names if k in opts}
+    kw = st.presets.curves(MAX_EPOCHS, seed=seed, **opts)
+    kw["pruner"] = st.pruners.LearningCurvePruner(MAX_EPOCHS, **pk)
     if method == "curves-random":
         kw["sampler"] = st.samplers.RandomSampler(seed=seed)
     return kw

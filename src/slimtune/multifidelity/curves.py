@@ -326,6 +326,7 @@ class LearningCurvePruner(BasePruner):
         n_calibration: with at least this many full curves, the optimistic bound is the
             empirical ``alpha`` quantile of their standardised errors when cut at the same
             step (conformal calibration); before, the Gaussian quantile.
+        recency: the model's weighting of later points (:class:`LearningCurveModel`).
 
     >>> import slimtune as st
     >>> study = st.create_study(pruner=st.pruners.LearningCurvePruner(max_resource=81))
@@ -339,6 +340,7 @@ class LearningCurvePruner(BasePruner):
         n_startup_trials: int = 3,
         check_ratio: float = 1.25,
         n_calibration: int = 5,
+        recency: float = 1.0,
     ):
         if max_resource != "auto":
             check_int("max_resource", max_resource, 2)
@@ -352,6 +354,8 @@ class LearningCurvePruner(BasePruner):
             raise ValueError(f"check_ratio must be > 1, got {check_ratio!r}; e.g. 1.25.")
         self.check_ratio = float(check_ratio)
         self.n_calibration = check_int("n_calibration", n_calibration, 1)
+        LearningCurveModel(2, recency=recency)  # validates it
+        self.recency = float(recency)
         self._z = NormalDist().inv_cdf(self.alpha)
         self._memo = _CurveMemo()
 
@@ -422,7 +426,7 @@ class LearningCurvePruner(BasePruner):
         means, lows = np.zeros(m), np.zeros(m)
         for j in range(m):  # objectives: a few; all curves are fitted at once
             Y = Yf[:, :, j]
-            model = LearningCurveModel(horizon).fit(steps, Y, full)
+            model = LearningCurveModel(horizon, recency=self.recency).fit(steps, Y, full)
             p = model.predict(steps, cur[None, :, j])
             z = model.calibration(steps, Y[full], at=step)
             zq, zmed = self._z, 0.0
@@ -458,7 +462,8 @@ class LearningCurvePruner(BasePruner):
         return (
             f"LearningCurvePruner(max_resource={self.max_resource!r}, min_resource="
             f"{self.min_resource}, alpha={self.alpha}, n_startup_trials="
-            f"{self.n_startup_trials}, check_ratio={self.check_ratio})"
+            f"{self.n_startup_trials}, check_ratio={self.check_ratio}, n_calibration="
+            f"{self.n_calibration}, recency={self.recency})"
         )
 
 
