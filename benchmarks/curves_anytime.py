@@ -74,19 +74,19 @@ def main(argv: list[str] | None = None) -> None:
 
     todo = [m for m in methods if m in rerun or not os.path.exists(path(m))]
     seeds = range(args.seed0, args.seed0 + args.seeds)
-    tasks = [(m, s, args.problem, budget) for m in todo for s in seeds]
-    if tasks:
-        if args.jobs > 1:
-            import multiprocessing as mp
+    import multiprocessing as mp
 
-            with mp.get_context("fork").Pool(args.jobs, initializer=mf._one_thread) as pool:
-                results = pool.map(mf._run_task, tasks, chunksize=1)
-        else:
-            results = [mf._run_task(t) for t in tasks]
-        for m in todo:
-            mine = [r for t, r in zip(tasks, results) if t[0] == m]
-            C = np.vstack([mf.curve_on_grid(r[0], grid) for r in mine])
-            np.savez(path(m), curves=C, secs=np.array([r[1] for r in mine]))
+    pool = mp.get_context("fork").Pool(args.jobs, initializer=mf._one_thread)
+    try:
+        for m in todo:  # one method at a time, saved at once: a cut-off run keeps its rows
+            tasks = [(m, s, args.problem, budget) for s in seeds]
+            results = pool.map(mf._run_task, tasks, chunksize=1)
+            C = np.vstack([mf.curve_on_grid(r[0], grid) for r in results])
+            np.savez(path(m), curves=C, secs=np.array([r[1] for r in results]))
+            print(f"{m}: done ({sum(r[1] for r in results):.0f} s)", flush=True)
+    finally:
+        pool.close()
+    methods = [m for m in methods if os.path.exists(path(m))]
     curves = {m: np.load(path(m))["curves"] for m in methods}
     fracs = [0.25, 0.5, 0.75, 1.0]
     idx = [min(int(np.searchsorted(grid, f * budget)), len(grid) - 1) for f in fracs]
