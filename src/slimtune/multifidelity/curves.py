@@ -20,14 +20,14 @@ The model (:class:`LearningCurveModel`), per curve ``y(t)`` (losses; smaller is 
   between members plus each member's parameter and noise variance);
 * **calibration**: the curves that reached the full budget are cut at the same step as the
   curve being judged, predicted from the cut, and their standardised errors
-  ``(final - mean) / sd`` give an empirical lower quantile; the optimistic bound uses the
-  lower of it and the Gaussian one, so a family that the power law fits badly (late
-  overfitting, stretched exponentials) makes the model more careful, never bolder.
+  ``(final - mean) / sd`` give the empirical ``alpha`` quantile and median that replace
+  the Gaussian ones (split-conformal style), so a family that the power law fits badly
+  (late overfitting, stretched exponentials) is judged by how wrong the model was on it.
 
 :class:`LearningCurvePruner` stops a trial at a check step when its optimistic final (the
-``alpha`` lower quantile, in loss space) is worse than the best final of the finished trials
-(observed for complete ones, predicted for pruned ones); with several objectives, when the
-optimistic final point is dominated by one of those points. Objectives that do not change
+``alpha`` lower quantile, in loss space) is worse than the best final of the complete
+trials; with several objectives, when the optimistic final point is dominated by one of
+their final points. Objectives that do not change
 over the steps (MACs, parameters, known before training) are used as they are.
 :class:`PredictedFinalCollector` lets :class:`~slimtune.samplers.TPESampler` fit on
 predicted finals of pruned trials instead of their last (early) values.
@@ -309,9 +309,9 @@ class LearningCurvePruner(BasePruner):
     trial's curve so far is extrapolated to ``max_resource`` by :class:`LearningCurveModel`
     (fitted on all the study's curves); the trial is stopped when its optimistic final (the
     ``alpha`` lower quantile of a loss, calibrated on the curves that reached the full
-    budget) is worse than the best final of the finished trials: observed for complete
-    trials, predicted for pruned ones. Several objectives: stopped when the optimistic
-    final point is dominated by one of those points. Values that stay constant over the
+    budget) is worse than the best final of the complete trials (feasible ones, with
+    constraints). Several objectives: stopped when the optimistic final point is dominated
+    by one of their final points. Values that stay constant over the
     steps (MACs, known before training) are used as they are. A pruned trial stores its
     predicted final (``"lc:final"``) for :class:`PredictedFinalCollector`.
 
