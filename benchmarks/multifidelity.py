@@ -29,6 +29,9 @@ Methods, all at the same total budget of epochs (cost = epochs run)
                 PromotionHyperbandPruner): a trial not promotable at a rung is paused with its
                 trainer as checkpoint, and resumed from it when it becomes promotable (cost:
                 the epochs actually run, never an epoch twice)
+  curves        slimtune presets.curves(81): LearningCurvePruner (power-law ensemble, stop when
+                the optimistic extrapolated final cannot beat the best) + TPE on predicted finals
+  curves-random the same pruner with random sampling (the pruner's share of the gain)
 
 The incumbent after each trial is the best observed configuration at the largest budget
 any trial has reached; the curves show its *true* full-budget value (mean over seeds).
@@ -62,7 +65,8 @@ import slimtune as st
 
 MAX_EPOCHS = 81
 METHODS = ["random", "optuna-tpe-hb", "optuna-tpe-sh", "asha", "asha-r3", "asha-r9", "hyperband",
-           "bohb", "bohb-paper", "asha-promo", "asha-r9-promo", "hyperband-promo", "bohb-promo"]
+           "bohb", "bohb-paper", "asha-promo", "asha-r9-promo", "hyperband-promo", "bohb-promo",
+           "curves", "curves-random"]
 BATCHES = [16, 32, 64, 128, 256]
 OPTIMIZERS = ["sgd", "adam", "rmsprop"]
 
@@ -350,7 +354,8 @@ def run_method(method: str, problem: Any, seed: int, budget: int) -> list[tuple[
         from benchmarks.optimizers import parse_spec
 
         method, opts = parse_spec(method)  # "bohb[random_fraction=0.15]": sampler options
-        if opts and method not in ("random", "bohb", "bohb-paper", "bohb-promo"):
+        if opts and method not in ("random", "bohb", "bohb-paper", "bohb-promo", "curves",
+                                   "curves-random"):
             raise ValueError(f"method {method!r} takes no options (only random and bohb do).")
         if method == "random":
             kw: dict[str, Any] = {"sampler": st.samplers.RandomSampler(seed=seed, **opts)}
@@ -366,6 +371,8 @@ def run_method(method: str, problem: Any, seed: int, budget: int) -> list[tuple[
             kw = st.presets.bohb(1, MAX_EPOCHS, 3, seed=seed, **opts)
         elif method == "bohb-paper":
             kw = st.presets.bohb(1, MAX_EPOCHS, 3, seed=seed, pruned_as_bad=False, **opts)
+        elif method in ("curves", "curves-random"):
+            kw = curves_method(method, seed, opts)
         elif method.endswith("-promo"):
             from slimtune.multifidelity import MemoryCheckpoints
 
@@ -396,6 +403,18 @@ def run_method(method: str, problem: Any, seed: int, budget: int) -> list[tuple[
 
     study.optimize(obj, n_trials=100_000, callbacks=[stop])
     return tracker.history
+
+
+def curves_method(method: str, seed: int, opts: dict[str, Any]) -> dict[str, Any]:
+    """The learning-curve model's rows: ``curves[alpha=..,recency=..]`` (pruner options,
+    the rest go to TPE), ``curves-random`` (the same pruner, random sampling)."""
+    names = ("alpha", "min_resource", "recency", "n_calibration", "check_ratio")
+    pk = {k: opts.pop(k) for k in names if k in opts}
+    kw = st.presets.curves(MAX_EPOCHS, seed=seed, **opts)
+    kw["pruner"] = st.pruners.LearningCurvePruner(MAX_EPOCHS, **pk)
+    if method == "curves-random":
+        kw["sampler"] = st.samplers.RandomSampler(seed=seed)
+    return kw
 
 
 def curve_on_grid(history: list[tuple[int, float]], grid: np.ndarray) -> np.ndarray:

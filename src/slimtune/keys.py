@@ -21,6 +21,7 @@ __all__ = [
     "FIDELITY_BUDGET",
     "METRIC_NAMES",
     "BOHB_BUDGET",
+    "LC_FINAL",
     "GP_PROPOSAL",
     "EXECUTOR_TASK",
     "GRID_ID",
@@ -61,6 +62,8 @@ RETRIED_FROM = "retried_from"
 RETRY_COUNT = "retry_count"
 #: float or None: the budget BOHB fitted the model of this trial on (None: random).
 BOHB_BUDGET = "bohb:budget"
+#: list of floats: the final values a ``LearningCurvePruner`` predicted for a trial it pruned.
+LC_FINAL = "lc:final"
 #: list of floats: the GP's proposal in the unit cube (for fantasies of running trials).
 GP_PROPOSAL = "gp:proposal"
 #: str: the executor task that ran this trial (the Dask task key, one task per trial), so
@@ -125,6 +128,7 @@ ALL_KEYS = (
     RETRIED_FROM,
     RETRY_COUNT,
     BOHB_BUDGET,
+    LC_FINAL,
     GP_PROPOSAL,
     EXECUTOR_TASK,
     GRID_ID,

@@ -16,7 +16,7 @@ from slimtune.multifidelity import (
 )
 from slimtune.samplers.random import RandomSampler
 
-__all__ = ["bohb", "hyperband", "asha"]
+__all__ = ["bohb", "hyperband", "asha", "curves"]
 
 
 def bohb(
@@ -115,3 +115,30 @@ def _no_checkpoints(checkpoints: Any) -> None:
             "checkpoints= is used only with promotion=True (trials that pause and resume); "
             "pass promotion=True or drop checkpoints=."
         )
+
+
+def curves(
+    max_resource: int = 81,
+    min_resource: int = 3,
+    seed: int | None = None,
+    alpha: float = 0.05,
+    **sampler_kwargs: Any,
+) -> dict[str, Any]:
+    """The learning-curve model: :class:`~slimtune.multifidelity.curves.LearningCurvePruner`
+    (stop a trial when its extrapolated optimistic final cannot beat the best) + TPE fitted
+    on predicted finals (:class:`~slimtune.multifidelity.curves.PredictedFinalCollector`).
+
+    Report the resource (e.g. the epoch, 1..``max_resource``) as ``step``; extra keyword
+    arguments go to the :class:`~slimtune.samplers.TPESampler`.
+
+    >>> import slimtune as st
+    >>> study = st.create_study(**st.presets.curves(max_resource=27, seed=0))
+    >>> type(study.sampler).__name__, type(study.pruner).__name__
+    ('TPESampler', 'LearningCurvePruner')
+    """
+    from slimtune.multifidelity.curves import LearningCurvePruner, PredictedFinalCollector
+    from slimtune.samplers.tpe import TPESampler
+
+    pruner = LearningCurvePruner(max_resource, min_resource=min_resource, alpha=alpha)
+    sampler = TPESampler(seed=seed, collector=PredictedFinalCollector(), **sampler_kwargs)
+    return {"sampler": sampler, "pruner": pruner}

@@ -11,6 +11,8 @@ else reads them from there.
 * ``hyperband``: :class:`HyperbandPruner`, brackets of ASHA
 * ``median``: :class:`MedianPruner`, :class:`PercentilePruner`
 * ``bohb``: :class:`BOHBSampler`, TPE per budget (imported on first use)
+* ``curves``: :class:`LearningCurveModel` (power-law ensemble: predicted finals with
+  uncertainty), :class:`LearningCurvePruner`, :class:`PredictedFinalCollector`
 * ``sync_halving``: :class:`SyncSuccessiveHalving`, synchronous SH with pause and resume
 * ``checkpoints``: :class:`MemoryCheckpoints`, :class:`DirectoryCheckpoints`
 * ``promotion``: :class:`PromotionASHAPruner`, :class:`PromotionHyperbandPruner` (paused
@@ -29,6 +31,11 @@ from typing import Any
 
 from slimtune.multifidelity.budget import Budget, Fidelity
 from slimtune.multifidelity.checkpoints import DirectoryCheckpoints, MemoryCheckpoints
+from slimtune.multifidelity.curves import (
+    LearningCurveModel,
+    LearningCurvePruner,
+    PredictedFinalCollector,
+)
 from slimtune.multifidelity.data import cross_validate, stratified_kfold, stratified_subset
 from slimtune.multifidelity.hyperband import HyperbandPruner
 from slimtune.multifidelity.median import MedianPruner, PercentilePruner
@@ -55,6 +62,9 @@ __all__ = [
     "PromotionHyperbandPruner",
     "epochs_trained",
     "SyncSuccessiveHalving",
+    "LearningCurveModel",
+    "LearningCurvePruner",
+    "PredictedFinalCollector",
     "MemoryCheckpoints",
     "DirectoryCheckpoints",
     "Budget",

@@ -22,6 +22,7 @@ from slimtune.pruners.base import BasePruner, NopPruner
 
 _LAZY = {
     "HyperbandPruner": "slimtune.multifidelity.hyperband",
+    "LearningCurvePruner": "slimtune.multifidelity.curves",
     "MedianPruner": "slimtune.multifidelity.median",
     "PatientPruner": "slimtune.multifidelity.patient",
     "PercentilePruner": "slimtune.multifidelity.median",
