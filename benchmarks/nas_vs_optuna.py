@@ -467,14 +467,14 @@ def plot(cols: dict, path: Path, ds: str, budget: float) -> None:
         label = f"{m} ({'complete trials' if w == 'complete' else 'all evidence'})"
         style = "--" if (m != "optuna" and w == "complete") else "-"
         (line,) = ax.plot(grid, mean, style, label=label, lw=1.8)
-        ax.fill_between(grid, mean - se, mean + se, color=line.get_color(), alpha=0.2)
+        ax.fill_between(grid, mean - se, mean + se, color=line.get_color(), alpha=0.12)
     ax.set_xlim(0, budget)
     ax.set_xlabel("wall-clock (s), 2 workers")
     ax.set_ylabel("hypervolume (1 - val. acc., log10 MACs)")
     n = len(next(iter(cols.values())))
     ax.set_title(f"{ds}: front hypervolume over time (mean ± s.e., {n} seeds)")
     ax.grid(alpha=0.3)
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="best", fontsize=7, framealpha=0.85)
     lo = min(float(np.array([x["curve"] for x in p.values()])[:, -1].min()) for p in cols.values())
     ax.set_ylim(max(0.0, lo - 0.5), None)
     fig.tight_layout()
