@@ -202,4 +202,3 @@ class SuccessiveHalvingPruner(BasePruner):
             f"bootstrap_count={self.bootstrap_count}, max_resource={self.max_resource}"
             + (", keep_front=True)" if self.keep_front else ")")
         )
-
