@@ -43,7 +43,11 @@ bench-mf: venv
 	$(BIN)/python -m benchmarks.multifidelity --problem lc --seeds 10 --jobs 2
 	$(BIN)/python -m benchmarks.multifidelity --problem digits --seeds 10 --jobs 2
 
+# slimtune search vs Optuna multi-objective TPE on the NAS objective (digits, MNIST-1D; 3 seeds,
+# 80 s each, ~25 min on 2 cores): docs/bench/nas_vs_optuna.md + HV-over-time plots; then the
+# MobileNetV2-reference check on digits.
 bench-nas: venv
+	$(BIN)/python benchmarks/nas_vs_optuna.py --budget 80
 	$(BIN)/python benchmarks/nas_digits.py
 
 # Trials/s against 1-8 worker processes, slimtune vs Optuna's RDB storage, SQLite and (with

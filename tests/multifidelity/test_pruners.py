@@ -385,3 +385,28 @@ def _raise_after_report(trial):
     if trial.should_prune():
         raise st.TrialPruned()
     return 3.0
+
+
+@pytest.mark.parametrize("keep_front", [False, True])
+def test_mo_asha_keep_front_never_stops_a_point_of_the_rung_front(keep_front):
+    study = st.create_study(
+        directions=["maximize", "minimize"],
+        pruner=P.SuccessiveHalvingPruner(1, 3, keep_front=keep_front),
+    )
+
+    def arrive(acc, macs):
+        t = study.ask()
+        t.report([acc, macs], 1)
+        return t.should_prune()
+
+    arrive(0.9, 100)  # the accurate end
+    arrive(0.6, 5)  # the small end
+    # non-dominated, in the middle of a front of 3 (quota 1): crowded out without keep_front
+    assert arrive(0.7, 10) is not keep_front
+    assert arrive(0.5, 50) is True  # dominated by (0.6, 5): stopped either way
+    assert ("keep_front=True" in repr(study.pruner)) is keep_front
+
+
+def test_keep_front_must_be_a_bool():
+    with pytest.raises(TypeError, match="keep_front must be True or False"):
+        P.SuccessiveHalvingPruner(keep_front="yes")

@@ -97,3 +97,31 @@ def test_collect_candidates_keeps_feasible_trained_trials_and_marks_the_front():
     assert [c.number for c in cands] == [0, 1, 2, 6]
     assert {c.number for c in cands if c.on_front} == {0, 2, 6}
     assert all(c.epochs == 2 for c in cands)
+
+
+def test_collect_candidates_counts_pruned_trials_at_the_epoch_they_stopped():
+    study = st.create_study(directions=["maximize", "minimize"])
+
+    def add(rec, values, steps=(), state=None):
+        t = study.ask()
+        rec.save(t)
+        for step, v in steps:
+            t.report(v, step)
+        study.tell(t, values, state=state)
+
+    add(TrialRecord(1000, 10, None, {}, 0.95, 0.95, 10), [0.95, 1000])  # 0: complete
+    pruned = TrialRecord(200, 5, None, {}, 0.70, 0.69, 2)
+    add(pruned, None, [(1, [0.5, 200]), (2, [0.7, 200])], st.TrialState.PRUNED)  # 1: front
+    old = TrialRecord(3000, 5, None, {}, 0.60, 0.60)  # 2: no epochs stored (older record)
+    add(old, None, [(3, [0.6, 3000])], st.TrialState.PRUNED)
+    cands = S.collect_candidates(study, study.directions)
+    assert [(c.number, c.pruned, c.epochs, c.on_front) for c in cands] == [
+        (0, False, 10, True),
+        (1, True, 2, True),  # the small end of the front, measured at epoch 2
+        (2, True, 3, False),  # dominated by trial 0
+    ]
+    assert cands[1].accuracy == 0.70 and cands[1].f1 == 0.69
+    only = S.collect_candidates(study, study.directions, evidence="complete")
+    assert [c.number for c in only] == [0]
+    with pytest.raises(ValueError, match="evidence must be one of"):
+        S.collect_candidates(study, study.directions, evidence="best")

@@ -12,7 +12,10 @@ Several objectives (MO-ASHA, Schmucker et al. 2021): at a rung, trials are order
 non-dominated rank and, within the boundary front, by crowding distance (or exclusive
 hypervolume contribution with ``multi_objective_tiebreak="hypervolume"``). Report a list of
 values per step, e.g. ``trial.report([accuracy, macs], epoch)`` where MACs are known before
-training: cheap models survive even when less accurate; dominated ones are stopped.
+training: cheap models survive even when less accurate; dominated ones are stopped. With
+``keep_front=True`` a trial that is non-dominated among the values recorded at its rung is
+always promoted, whatever the quota: the pruner then never discards a point of the current
+front at that fidelity (the small end of an accuracy-vs-MACs front included).
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ from slimtune.multifidelity.schedule import (
     check_rf,
     rung_levels,
 )
-from slimtune.multiobjective import to_losses
+from slimtune.multiobjective import is_pareto_front, to_losses
 from slimtune.pruners.base import BasePruner
 
 if TYPE_CHECKING:
@@ -60,6 +63,8 @@ class SuccessiveHalvingPruner(BasePruner):
             have reached its rung (0 = promote the best of the first arrivals at once).
         max_resource: optional: no rung at or beyond this many steps (the full budget).
         multi_objective_tiebreak: ``"crowding"`` or ``"hypervolume"`` (several objectives).
+        keep_front: several objectives: always promote a trial that is non-dominated at
+            its rung (only dominated trials are stopped, and only beyond the quota).
 
     >>> import slimtune as st
     >>> study = st.create_study(pruner=st.pruners.SuccessiveHalvingPruner(min_resource=1))
@@ -74,6 +79,7 @@ class SuccessiveHalvingPruner(BasePruner):
         *,
         max_resource: int | None = None,
         multi_objective_tiebreak: str = "crowding",
+        keep_front: bool = False,
     ):
         if min_resource != "auto":
             check_int("min_resource", min_resource, 1)
@@ -92,6 +98,9 @@ class SuccessiveHalvingPruner(BasePruner):
                 f"{multi_objective_tiebreak!r}."
             )
         self.multi_objective_tiebreak = multi_objective_tiebreak
+        if not isinstance(keep_front, bool):
+            raise TypeError(f"keep_front must be True or False, got {keep_front!r}.")
+        self.keep_front = keep_front
 
     # --- rungs ------------------------------------------------------------------------
     def rung_schedule(self, trials: Sequence[FrozenTrial] = ()) -> RungSchedule | None:
@@ -180,6 +189,8 @@ class SuccessiveHalvingPruner(BasePruner):
             arr = np.array([*others, value], dtype=float).reshape(len(others) + 1, -1)
             ok = ~np.isnan(arr).any(axis=1)
             L = to_losses(arr[ok], directions)
+            if self.keep_front and L.shape[1] > 1 and ok[-1] and is_pareto_front(L)[-1]:
+                continue  # on the rung's front: never stopped
             if not promotable(L, self.reduction_factor, self.multi_objective_tiebreak):
                 return True
         return False
@@ -188,6 +199,6 @@ class SuccessiveHalvingPruner(BasePruner):
         return (
             f"SuccessiveHalvingPruner(min_resource={self.min_resource!r}, reduction_factor="
             f"{self.reduction_factor}, min_early_stopping_rate={self.min_early_stopping_rate}, "
-            f"bootstrap_count={self.bootstrap_count}, max_resource={self.max_resource})"
+            f"bootstrap_count={self.bootstrap_count}, max_resource={self.max_resource}"
+            + (", keep_front=True)" if self.keep_front else ")")
         )
-

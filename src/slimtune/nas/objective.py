@@ -37,10 +37,10 @@ class TrialRecord:
 
     ``macs``, ``params``, ``spec`` (and ``latency_ms`` when measured) are set once the
     model is profiled; ``skipped`` when a constraint kept it from training; ``accuracy``
-    and ``f1`` after training (or at the epoch it was pruned); ``epochs`` trained and
-    ``device`` (``cpu``, ``cuda``) when it finished; ``latency_source`` says whether
-    ``latency_ms`` was ``"measured"`` or predicted by the per-block ``"table"``
-    (:mod:`slimtune.nas.latency`)."""
+    and ``f1`` after training (or at the epoch it was pruned); ``epochs`` the epochs it was
+    trained for (the epoch its scores were measured at, also when it was pruned); ``device``
+    (``cpu``, ``cuda``) it trained on; ``latency_source`` says whether ``latency_ms`` was
+    ``"measured"`` or predicted by the per-block ``"table"`` (:mod:`slimtune.nas.latency`)."""
 
     macs: int
     params: int
@@ -193,8 +193,8 @@ class NASObjective:
         def on_epoch(epoch: int, m: dict[str, float]) -> None:
             trial.report([m[key], cost] if cost is not None else m[key], epoch)
             if trial.should_prune():
-                rec.accuracy, rec.f1 = m["accuracy"], m["f1"]
-                rec.save(trial, "accuracy", "f1")
+                rec.accuracy, rec.f1, rec.epochs = m["accuracy"], m["f1"], epoch
+                rec.save(trial, "accuracy", "f1", "epochs")
                 raise st.TrialPruned(f"pruned at epoch {epoch}")
 
         res = train_model(model, self.data, tcfg, on_epoch)

@@ -631,7 +631,7 @@ def export_trial(
         match = [c for c in cands if c.number == trial]
         if not match:
             raise ValueError(
-                f"trial {trial} is not a complete, feasible, trained trial of "
+                f"trial {trial} is not a feasible, trained trial of "
                 f"{study.study_name!r}; choose one of {[c.number for c in cands]}."
             )
         chosen = match[0]

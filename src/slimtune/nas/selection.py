@@ -21,6 +21,7 @@ from slimtune.nas.objective import TrialRecord
 
 __all__ = [
     "DUPLICATE_OF",
+    "EVIDENCE",
     "PICK_RULES",
     "Candidate",
     "PickRule",
@@ -49,9 +50,10 @@ class Candidate:
     latency_ms: float | None
     spec: dict[str, Any]
     params_values: dict[str, Any]
-    epochs: int = 0
+    epochs: int = 0  # the epochs trained: the fidelity its scores were measured at
     on_front: bool = False
     retrained: bool = False
+    pruned: bool = False  # stopped by the pruner: scores measured at ``epochs``
 
     def score(self, by: str = "accuracy") -> float:
         """The validation ``accuracy`` or ``f1``."""
@@ -59,10 +61,15 @@ class Candidate:
 
     @classmethod
     def from_trial(cls, trial: st.FrozenTrial) -> Candidate | None:
-        """The candidate of a trial whose record says it was trained, else None."""
+        """The candidate of a trial whose record says it was trained, else None (a pruned
+        trial is one too: its scores and ``epochs`` are those of the epoch it stopped at)."""
         rec = TrialRecord.of(trial)
         if rec is None or not rec.trained:
             return None
+        pruned = trial.state == st.TrialState.PRUNED
+        epochs = rec.epochs
+        if epochs is None and pruned and trial.intermediate_values:  # an older record
+            epochs = int(max(trial.intermediate_values))
         return cls(
             number=trial.number,
             accuracy=float(rec.accuracy),  # type: ignore[arg-type]
@@ -72,24 +79,55 @@ class Candidate:
             latency_ms=rec.latency_ms,
             spec=rec.spec or {},
             params_values=dict(trial.params),
-            epochs=rec.epochs or 0,
+            epochs=epochs or 0,
+            pruned=pruned,
         )
 
 
-def collect_candidates(study: st.Study, directions: Sequence[str]) -> list[Candidate]:
-    """Complete, feasible, trained trials as candidates, the Pareto front marked (a trial
-    that repeats an earlier configuration, :data:`DUPLICATE_OF`, is left out)."""
+EVIDENCE = ("all", "complete")
+"""What :func:`collect_candidates` counts: every trial's best evidence, or complete trials."""
+
+
+def _values(t: st.FrozenTrial) -> list[float] | None:
+    """A trial's objective values: its final ones, or (pruned) those it last reported."""
+    if t.state == st.TrialState.COMPLETE:
+        return list(t.values)  # type: ignore[arg-type]
+    iv = t.intermediate_values
+    if not iv:
+        return None
+    v = iv[max(iv)]
+    vals = [float(x) for x in v] if isinstance(v, (list, tuple)) else [float(v)]
+    return None if any(x != x for x in vals) else vals
+
+
+def collect_candidates(
+    study: st.Study, directions: Sequence[str], evidence: str = "all"
+) -> list[Candidate]:
+    """Feasible trained trials as candidates, the Pareto front marked.
+
+    ``evidence="all"`` (default): every trial's best evidence, so the trials a pruner
+    stopped count too, at the epoch they were stopped (a model trained for 2 epochs with a
+    measured validation accuracy is a real point of the front at that fidelity; its
+    ``epochs`` and ``pruned`` say so, and the tables show the epochs). ``"complete"``: only
+    trials trained to the end. A trial that repeats an earlier configuration
+    (:data:`DUPLICATE_OF`) is left out."""
+    if evidence not in EVIDENCE:
+        raise ValueError(f"evidence must be one of {EVIDENCE}, got {evidence!r}.")
+    states = (st.TrialState.COMPLETE,)
+    if evidence == "all":
+        states = (st.TrialState.COMPLETE, st.TrialState.PRUNED)
     out, vals = [], []
-    for t in study.get_trials(states=(st.TrialState.COMPLETE,)):
+    for t in study.get_trials(states=states):
         if t.constraints is not None and max(t.constraints) > 0:
             continue
         if DUPLICATE_OF in t.user_attrs:
             continue
         c = Candidate.from_trial(t)
-        if c is None:
+        v = _values(t)
+        if c is None or v is None or len(v) != len(directions):
             continue
         out.append(c)
-        vals.append(list(t.values))  # type: ignore[arg-type]
+        vals.append(v)
     if out:
         mask = is_pareto_front(to_losses(np.array(vals, dtype=float), list(directions)))
         for c, m in zip(out, mask):
