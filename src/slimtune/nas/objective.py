@@ -197,7 +197,28 @@ class NASObjective:
                 rec.save(trial, "accuracy", "f1", "epochs")
                 raise st.TrialPruned(f"pruned at epoch {epoch}")
 
-        res = train_model(model, self.data, tcfg, on_epoch)
+        # Pause and resume (a promotion-type pruner keeps checkpoints): every epoch's state
+        # is kept through the trial, and a promoted continuation goes on from its parent's.
+        resume = None
+        if getattr(trial, "resume_step", 0):
+            import torch
+
+            resume = trial.load_checkpoint(reader=lambda p: torch.load(p, weights_only=True))
+
+        def on_state(epoch: int, get_state: Any) -> None:
+            import torch
+
+            trial.save_checkpoint(writer=lambda p: torch.save(get_state(), p), step=epoch)
+
+        keeps = getattr(getattr(trial, "study", None), "pruner", None)
+        res = train_model(
+            model,
+            self.data,
+            tcfg,
+            on_epoch,
+            resume=resume,
+            on_state=on_state if getattr(keeps, "checkpoints", None) is not None else None,
+        )
         rec.accuracy, rec.f1, rec.epochs, rec.device = res.accuracy, res.f1, res.epochs, res.device
         rec.save(trial, "accuracy", "f1", "epochs", "device")
         if self.out_dir is not None and self.cfg.output.save_trial_weights:

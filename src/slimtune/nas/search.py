@@ -363,6 +363,8 @@ class _SearchObjective:
             signal.signal(signal.SIGINT, prev)
 
     def _duplicate(self, trial: st.Trial) -> st.FrozenTrial | None:
+        if trial.system_attrs.get(keys.RESUMED_FROM) is not None:
+            return None  # a promoted continuation has its parent's params by design
         params = trial.params
         done = (st.TrialState.COMPLETE, st.TrialState.PRUNED)
         for t in trial.study.get_trials(deepcopy=False, states=done):

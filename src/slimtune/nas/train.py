@@ -207,15 +207,23 @@ def train_model(
     cfg: TrainConfig,
     on_epoch: Callable[[int, dict[str, float]], None] | None = None,
     eval_on: str = "val",
+    *,
+    resume: dict[str, Any] | None = None,
+    on_state: Callable[[int, Callable[[], dict[str, Any]]], None] | None = None,
 ) -> TrainResult:
     """Train ``model`` on ``data`` with ``cfg``; after each epoch evaluate on the validation
     (or ``eval_on="test"``) split and call ``on_epoch(epoch, metrics)`` (1-based epoch; it
-    may raise ``TrialPruned`` to stop). Deterministic for a given ``cfg.seed`` on CPU."""
+    may raise ``TrialPruned`` to stop). Deterministic for a given ``cfg.seed`` on CPU.
+
+    Pause and resume: before ``on_epoch``, ``on_state(epoch, get_state)`` may keep the
+    training state (``get_state()``: model, optimizer, schedule, random generators, epoch);
+    ``resume=`` such a state continues after its epoch, exactly as if training had never
+    stopped (the same batches, the same schedule)."""
     old_threads = torch.get_num_threads()
     if cfg.threads:
         torch.set_num_threads(int(cfg.threads))
     try:
-        return _train(model, data, cfg, on_epoch, eval_on)
+        return _train(model, data, cfg, on_epoch, eval_on, resume, on_state)
     finally:
         torch.set_num_threads(old_threads)
 
@@ -226,6 +234,8 @@ def _train(
     cfg: TrainConfig,
     on_epoch: Callable[[int, dict[str, float]], None] | None,
     eval_on: str,
+    resume: dict[str, Any] | None = None,
+    on_state: Callable[[int, Callable[[], dict[str, Any]]], None] | None = None,
 ) -> TrainResult:
     device = resolve_device(cfg.device)
     idx = stratified_subset(data.y_train, cfg.subset, seed=cfg.seed)
@@ -253,7 +263,31 @@ def _train(
     loss_fn = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
     history: list[dict[str, float]] = []
     acc = f1 = 0.0
-    for epoch in range(1, cfg.epochs + 1):
+    start = 0
+    if resume is not None:
+        model.load_state_dict(resume["model"])
+        opt.load_state_dict(resume["optimizer"])
+        sched.load_state_dict(resume["schedule"])
+        gen.set_state(resume["generator"])
+        if aug_gen is not gen and resume.get("aug_generator") is not None:
+            aug_gen.set_state(resume["aug_generator"])
+        torch.set_rng_state(resume["torch_rng"])  # dropout and the like
+        start = int(resume["epoch"])
+        history = list(resume.get("history", []))
+
+    def get_state() -> dict[str, Any]:
+        return {
+            "model": model.state_dict(),
+            "optimizer": opt.state_dict(),
+            "schedule": sched.state_dict(),
+            "generator": gen.get_state(),
+            "aug_generator": None if aug_gen is gen else aug_gen.get_state(),
+            "torch_rng": torch.get_rng_state(),
+            "epoch": epoch,
+            "history": list(history),
+        }
+
+    for epoch in range(start + 1, cfg.epochs + 1):
         model.train()
         perm = torch.randperm(n, generator=gen).to(device)
         # summed on the device in float64 (as exact as a Python float): no host sync per step
@@ -275,6 +309,8 @@ def _train(
         history.append(metrics)
         if not math.isfinite(total_loss):
             raise FloatingPointError(f"training diverged at epoch {epoch} (loss {total_loss}).")
+        if on_state is not None:
+            on_state(epoch, get_state)
         if on_epoch is not None:
             on_epoch(epoch, metrics)
     return TrainResult(acc, f1, len(history), history, device=str(device))
