@@ -84,6 +84,20 @@ VARIANTS: dict[str, dict[str, Any]] = {
         },
         "sampler": {"name": "TPESampler", "n_startup_trials": 6},
     },
+    # promotion-type ASHA: a trial not (yet) promotable at a rung is paused with its
+    # training state and resumed from it when promoted (nothing trained twice)
+    "slimtune-promo": {
+        "pruner": {
+            "name": "PromotionASHAPruner",
+            "min_resource": 2,
+            "reduction_factor": 3,
+            "max_resource": 10,
+        }
+    },
+    # the learning-curve model: stop when the extrapolated optimistic final is dominated
+    "slimtune-curves": {
+        "pruner": {"name": "LearningCurvePruner", "max_resource": 10, "min_resource": 2}
+    },
 }
 
 
