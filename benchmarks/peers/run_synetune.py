@@ -12,6 +12,8 @@ keeps the run: cost = the new epochs only). Job option ``scheduler``:
   dyhpo         DyHPO (syne-tune's variant: GP surrogate, linear rungs, SH hybrid)
 
 Rungs: grace_period = the job's min_epochs, reduction_factor = its eta, max_t = max_epochs.
+``points_to_evaluate=[]``: no first trial at the middle of the space (syne-tune's default),
+as the other methods start at random too (on ``lc`` the midpoint is near the optimum).
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ def scheduler(c: Client):
     name = job["options"]["scheduler"]
     mx, mn, eta = job["max_epochs"], job["min_epochs"], job.get("eta", 3)
     kw = dict(metric="loss", mode="min", resource_attr="epoch", max_resource_attr="epochs",
-              random_seed=job["seed"], grace_period=mn)
+              random_seed=job["seed"], grace_period=mn, points_to_evaluate=[])
     levels = int(math.floor(math.log(mx / mn, eta) + 1e-9)) + 1
     cs = space(c)
     if name == "asha":
