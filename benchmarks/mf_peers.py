@@ -160,7 +160,7 @@ def run_topk(problem: Any, seed: int, budget: int, share: float = 0.5) -> list[t
     k = max(1, (budget - n1) // (E - 1))
     study = st.create_study(sampler=st.samplers.RandomSampler(seed=seed))
     sug = getattr(problem, "suggest", mf.suggest)
-    top: list[tuple[float, int, dict[str, Any], Any, Any]] = []  # (value, number, p, trainer, trial)
+    top: list[tuple[float, int, dict[str, Any], Any, Any]] = []  # value, number, p, run, trial
     for _ in range(n1):
         trial = study.ask()
         p = sug(trial)
@@ -209,10 +209,22 @@ def run_peer(method: str, problem: Any, seed: int, budget: int,
     venv, script, opts = PEERS[method]
     job = {"method": method, "seed": seed, "budget": budget, "max_epochs": max_epochs_of(problem),
            "min_epochs": 1, "eta": 3, "space": space_of(problem), "options": opts}
+    cmd = [os.path.join(VENVS, venv, "bin", "python"),
+           os.path.join(ROOT, "benchmarks", "peers", script)]
+    return serve(cmd, job, problem, budget, log)
+
+
+def serve(cmd: list[str], job: dict[str, Any], problem: Any, budget: int,
+          log: Any = None) -> tuple[list[tuple[int, float]], dict[str, int]]:
+    """Start a runner (``cmd``), send ``job`` and answer its requests (peers/client.py).
+
+    The harness side of the protocol: it keeps one training run per key (asking again
+    continues it: cost = the new epochs), counts the epochs, refuses evaluations once
+    ``budget`` is spent and records the incumbent. Returns its history and counters
+    (requests, trainings started, requests that resumed a run).
+    """
     proc = subprocess.Popen(
-        [os.path.join(VENVS, venv, "bin", "python"),
-         os.path.join(ROOT, "benchmarks", "peers", script)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log or subprocess.DEVNULL,
+        cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log or subprocess.DEVNULL,
         text=True, bufsize=1, env={**os.environ, "OMP_NUM_THREADS": "1",
                                    "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"})
     assert proc.stdin is not None and proc.stdout is not None
@@ -264,8 +276,8 @@ def run_peer(method: str, problem: Any, seed: int, budget: int,
             proc.kill()
             rc = proc.wait()
     if not tracker.history:
-        raise RuntimeError(f"{method} exited ({rc}) before any evaluation; run it by hand: "
-                           f"{os.path.join(VENVS, venv, 'bin', 'python')} benchmarks/peers/{script}")
+        raise RuntimeError(f"{' '.join(cmd)} exited ({rc}) before any evaluation; run it by "
+                           "hand to see why")
     return tracker.history, counts
 
 

@@ -22,7 +22,6 @@ pipe, so every method in the main venv and every peer can use it.
 from __future__ import annotations
 
 import json
-
 import os
 import subprocess
 import threading

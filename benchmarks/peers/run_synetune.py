@@ -27,7 +27,7 @@ from client import BudgetSpent, Client
 
 
 def space(c: Client) -> dict:
-    from syne_tune.config_space import choice, loguniform, lograndint, randint, uniform
+    from syne_tune.config_space import choice, lograndint, loguniform, randint, uniform
 
     out: dict = {}
     for s in c.space:
