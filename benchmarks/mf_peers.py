@@ -372,7 +372,11 @@ def collect(res: dict[str, Any], methods: list[str], problem: str,
 
             c = normalized_regret(r["task"], c)
         out[r["method"]][(r["task"], r["seed"])] = c
-    return g, {m: d for m, d in out.items() if d}
+    out = {m: d for m, d in out.items() if d}
+    if out:  # compare on the same runs: the (task, seed) pairs every method has
+        common = set.intersection(*(set(d) for d in out.values()))
+        out = {m: {k: c for k, c in d.items() if k in common} for m, d in out.items()}
+    return g, out
 
 
 def _nanmean(a: np.ndarray, axis: int = 0) -> np.ndarray:
@@ -410,7 +414,10 @@ def report(problem: str, res: dict[str, Any], methods: list[str], budget: int, o
         raise SystemExit(f"no results for {problem} at budget {budget}")
     fracs = [1 / 8, 1 / 4, 1 / 2, 3 / 4, 1.0]
     idx = [min(int(np.searchsorted(g, f * budget, side="left")), len(g) - 1) for f in fracs]
-    per_seed = {m: seed_curves(d) for m, d in curves.items()}
+    n_seeds = len({sd for d in curves.values() for _, sd in d})
+    # Standard errors over seeds (each seed's mean over the tasks); with one seed, over tasks.
+    per_seed = {m: seed_curves(d) if n_seeds > 1 else np.vstack(list(d.values()))
+                for m, d in curves.items()}
     mean = {m: _nanmean(c) for m, c in per_seed.items()}
     score = "normalized regret" if problem == "lcbench" else "true final value"
     tasks = sorted({t for d in curves.values() for t, _ in d})
@@ -423,7 +430,8 @@ def report(problem: str, res: dict[str, Any], methods: list[str], budget: int, o
             "0.01 (1 + 1/sqrt(epoch)) on the validation error. Score: normalized regret "
             "(f - f*) / (f_med - f*) of the incumbent's noise-free error at epoch 52, f* and "
             "f_med the best and the median of 20000 random configurations per task. Mean over "
-            "tasks and seeds; ± standard error over seeds (of each seed's task mean). Rank: "
+            "tasks and seeds; ± standard error over seeds (of each seed's task mean; over "
+            "tasks where there is one seed). Rank: "
             "per task, of the seed means, averaged over the tasks (± s.e. over tasks), only "
             "among the methods run on every task.", ""]
     else:
@@ -440,7 +448,8 @@ def report(problem: str, res: dict[str, Any], methods: list[str], budget: int, o
             cells.append(f"{np.nanmean(col):.4f} ± {se:.4f}" if n else "—")
         walls = [r["wall"] for r in res.values() if r["method"] == m and r["budget"] == budget]
         nt = len({t for t, _ in curves[m]})
-        lines.append(f"| {m} | {c.shape[0]} × {nt} | " + " | ".join(cells)
+        ns = len({sd for _, sd in curves[m]})
+        lines.append(f"| {m} | {ns} × {nt} | " + " | ".join(cells)
                      + f" | {np.mean(walls):.1f} |")
     if problem == "lcbench" and len(full) > 1:
         sub = {m: curves[m] for m in full}
