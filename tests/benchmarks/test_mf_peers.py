@@ -170,3 +170,19 @@ def test_lcbench_curves_noise_and_truth():
     assert obs[0] == a[0] and obs[0] != tr2.step()  # a stream per training
     assert 0.003 < np.std(obs - c) < 0.03
     assert prob.true_value(p) == pytest.approx(float(c[-1])) and not math.isnan(c[-1])
+
+
+def test_random_row_trains_every_trial_to_the_end():
+    # A study's default pruner is the median rule: the "random, no stopping" row must not use it.
+    prob = _CurvesNoisy()
+    with P.problem_scope(prob):
+        hist = mf.run_method("random", prob, 0, 90)
+    assert [h[0] for h in hist] == [9 * i for i in range(1, 11)]
+
+
+class _CurvesNoisy(_Curves):
+    """Curves the median rule would cut: later configurations start worse."""
+
+    def curve(self, p):
+        e = np.arange(1, self.max_epochs + 1)
+        return 5.0 / e + p["x"]
