@@ -484,6 +484,13 @@ def report(problem: str, res: dict[str, Any], methods: list[str], budget: int, o
             n = sum(1 for r in res.values() if r["method"] == m and r["budget"] == budget)
             lines.append(f"- {m}: {c0[0] / n:.0f} requests, {c0[1] / n:.0f} trainings, "
                          f"{c0[2] / n:.0f} resumed")
+    if problem == "lcbench":
+        from benchmarks.yahpo_lcbench import optima
+
+        o = optima()
+        lines += ["", "f* / f_med per task (validation error at epoch 52, 20000 random "
+                  "configurations): " + ", ".join(
+                      f"{t} {o[t]['best']:.4f}/{o[t]['median']:.4f}" for t in tasks)]
     lines.append("")
     os.makedirs(out, exist_ok=True)
     path = os.path.join(out, f"mf_peers_{problem}.md")
