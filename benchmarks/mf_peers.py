@@ -408,7 +408,7 @@ def ranks(curves: dict[str, dict[tuple[str, int], np.ndarray]], col: int,
 
 
 def report(problem: str, res: dict[str, Any], methods: list[str], budget: int, out: str,
-           cmd: str) -> str:
+           cmd: str, name: str = "") -> str:
     g, curves = collect(res, methods, problem, budget)
     if not curves:
         raise SystemExit(f"no results for {problem} at budget {budget}")
@@ -493,11 +493,12 @@ def report(problem: str, res: dict[str, Any], methods: list[str], budget: int, o
                       f"{t} {o[t]['best']:.4f}/{o[t]['median']:.4f}" for t in tasks)]
     lines.append("")
     os.makedirs(out, exist_ok=True)
-    path = os.path.join(out, f"mf_peers_{problem}.md")
+    stem = f"mf_peers_{problem}{'_' + name if name else ''}"
+    path = os.path.join(out, f"{stem}.md")
     text = "\n".join(lines)
     with open(path, "w") as f:
         f.write(text)
-    plot(problem, g, mean, budget, os.path.join(out, f"mf_peers_{problem}.png"), score)
+    plot(problem, g, mean, budget, os.path.join(out, f"{stem}.png"), score)
     return text
 
 
@@ -545,6 +546,7 @@ def main(argv: list[str] | None = None) -> None:
                     "mf_peers_<problem>.json); more, after commas, are read for the report too")
     ap.add_argument("--out", default="docs/bench")
     ap.add_argument("--report-only", action="store_true")
+    ap.add_argument("--name", default="", help="report file suffix: mf_peers_<problem>_<name>.md")
     args = ap.parse_args(argv)
     methods = _split_specs(args.methods)
     if args.problem == "lcbench":
@@ -580,7 +582,7 @@ def main(argv: list[str] | None = None) -> None:
         res = {**load(extra), **res}
     cmd = " ".join(["python -m benchmarks.mf_peers",
                     *(argv if argv is not None else sys.argv[1:])])
-    print(report(args.problem, res, runnable, budget, args.out, cmd))
+    print(report(args.problem, res, runnable, budget, args.out, cmd, args.name))
 
 
 if __name__ == "__main__":
