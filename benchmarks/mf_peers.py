@@ -446,7 +446,8 @@ def report(problem: str, res: dict[str, Any], methods: list[str], budget: int, o
             n = int(np.sum(~np.isnan(col)))
             se = float(np.nanstd(col, ddof=1) / math.sqrt(n)) if n > 1 else math.nan
             cells.append(f"{np.nanmean(col):.4f} ± {se:.4f}" if n else "—")
-        walls = [r["wall"] for r in res.values() if r["method"] == m and r["budget"] == budget]
+        walls = [r["wall"] for r in res.values() if r["method"] == m and r["budget"] == budget
+                 and (r["task"], r["seed"]) in curves[m]]
         nt = len({t for t, _ in curves[m]})
         ns = len({sd for _, sd in curves[m]})
         lines.append(f"| {m} | {ns} × {nt} | " + " | ".join(cells)
