@@ -581,6 +581,8 @@ def main(argv: list[str] | None = None) -> None:
         res = load(path)
     for extra in paths[1:]:  # runs of the same problem made by another invocation
         res = {**load(extra), **res}
+    seeds_in = range(args.seed0, args.seed0 + args.seeds)  # report only the seeds asked for
+    res = {k: r for k, r in res.items() if r["seed"] in seeds_in}
     cmd = " ".join(["python -m benchmarks.mf_peers",
                     *(argv if argv is not None else sys.argv[1:])])
     print(report(args.problem, res, runnable, budget, args.out, cmd, args.name))
