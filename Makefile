@@ -43,6 +43,17 @@ bench-mf: venv
 	$(BIN)/python -m benchmarks.multifidelity --problem lc --seeds 10 --jobs 2
 	$(BIN)/python -m benchmarks.multifidelity --problem digits --seeds 10 --jobs 2
 
+# Multi-fidelity peers side by side (DEHB, SMAC3, syne-tune 0.13, YAHPO LCBench, each in its own
+# venv under benchmarks/.venvs, made by benchmarks/peers/setup.sh); results are checkpointed to
+# benchmarks/results/mf_peers_*.json (a cut run resumes), tables to docs/bench/mf_peers_*.md.
+# Hours on 2 cores: the GP-based syne-tune schedulers and SMAC3 are the slow ones.
+.PHONY: bench-mf-peers
+bench-mf-peers: venv
+	bash benchmarks/peers/setup.sh
+	$(BIN)/python -m benchmarks.mf_peers --problem lcbench --tasks all --seeds 10 --jobs 2
+	$(BIN)/python -m benchmarks.mf_peers --problem lc --seeds 10 --jobs 2
+	$(BIN)/python -m benchmarks.mf_peers --problem digits --seeds 10 --jobs 2
+
 # slimtune search vs Optuna multi-objective TPE on the NAS objective (digits, MNIST-1D; 3 seeds,
 # 80 s each, ~25 min on 2 cores): docs/bench/nas_vs_optuna.md + HV-over-time plots; then the
 # MobileNetV2-reference check on digits.

@@ -358,7 +358,10 @@ def run_method(method: str, problem: Any, seed: int, budget: int) -> list[tuple[
                                    "curves-random"):
             raise ValueError(f"method {method!r} takes no options (only random and bohb do).")
         if method == "random":
-            kw: dict[str, Any] = {"sampler": st.samplers.RandomSampler(seed=seed, **opts)}
+            # NopPruner: a study's default pruner is the median rule (as Optuna's), and
+            # this row is random search with no stopping.
+            kw: dict[str, Any] = {"sampler": st.samplers.RandomSampler(seed=seed, **opts),
+                                  "pruner": st.pruners.NopPruner()}
         elif method == "asha":
             kw = st.presets.asha(1, MAX_EPOCHS, 3, seed=seed)
         elif method == "asha-r3":
