@@ -46,12 +46,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+import slimtune as st
+
 from slimtune.nas.data import Dataset
 from slimtune.nas.spec import ModelSpec, build_model
 from slimtune.nas.train import resize_images, set_seed
 
 __all__ = [
     "PROXIES",
+    "ProxyRung",
     "ProxyFn",
     "grad_norm",
     "jacob_cov",
@@ -224,3 +227,61 @@ def score(
     model = build_model(spec)
     x, y = proxy_batch(data, batch_size, seed, resolution)
     return score_model(fn.__name__, model, x, y)
+
+
+class ProxyRung:
+    """The rung before epoch 1 of a search (``proxy:`` of a config, a
+    :class:`~slimtune.nas.config.ProxySection`): :meth:`check` scores the untrained model of a
+    trial, records ``proxy`` and ``proxy_score`` as user attributes, and raises
+    :class:`slimtune.TrialPruned` (reason in the user attribute ``proxy_pruned``) when, after
+    ``warmup`` scored trials, the score is below the ``1 - keep`` quantile of the scores of the
+    ``neighbors`` trials nearest in log-MACs. Only trials scored by the same proxy and batch
+    size count, so a study resumed with another proxy does not mix scales."""
+
+    def __init__(self, section: Any, data: Dataset, seed: int = 0):
+        self.section = section
+        self.data = data
+        self.seed = seed
+        self.tag = f"{section.name}/{section.batch_size}"
+        self._batches: dict[int | None, tuple[torch.Tensor, torch.Tensor]] = {}
+
+    def threshold(self, trial: Any, macs: int) -> tuple[float, int] | None:
+        """(the score a trial of ``macs`` MACs must reach, how many trials set it), or None
+        during the warm-up."""
+        ref = [
+            (float(t.user_attrs["macs"]), float(t.user_attrs["proxy_score"]))
+            for t in trial.study.get_trials(deepcopy=False)
+            if t.number != trial.number
+            and t.user_attrs.get("proxy") == self.tag
+            and "proxy_score" in t.user_attrs
+            and "macs" in t.user_attrs
+        ]
+        if len(ref) < self.section.warmup:
+            return None
+        arr = np.asarray(ref)
+        dist = np.abs(np.log10(np.maximum(arr[:, 0], 1.0)) - math.log10(max(macs, 1)))
+        near = np.argsort(dist, kind="stable")[: self.section.neighbors]
+        return float(np.quantile(arr[near, 1], 1.0 - self.section.keep)), len(near)
+
+    def check(self, trial: Any, model: nn.Module, macs: int, resolution: int | None) -> float:
+        """Score ``model`` for ``trial``; prune the trial (raise) when it is below the rung."""
+        if resolution not in self._batches:
+            self._batches[resolution] = proxy_batch(
+                self.data, self.section.batch_size, self.seed, resolution
+            )
+        x, y = self._batches[resolution]
+        s = score_model(self.section.name, model, x, y)
+        if not math.isfinite(s):
+            s = -math.inf if math.isnan(s) else s
+        bar = self.threshold(trial, macs)
+        trial.set_user_attr("proxy", self.tag)
+        trial.set_user_attr("proxy_score", s if math.isfinite(s) else -1e300)
+        if bar is not None and s < bar[0]:
+            why = (
+                f"proxy {self.section.name} {s:.4g} < {bar[0]:.4g}, the "
+                f"{1 - self.section.keep:.0%} quantile of the {bar[1]} trials nearest in MACs: "
+                "not trained"
+            )
+            trial.set_user_attr("proxy_pruned", why)
+            raise st.TrialPruned(why)
+        return s
