@@ -132,7 +132,7 @@ def correlations(
             res[kind] = _corr(v, final, kind)
             res[f"{kind}_se"] = float(np.std([_corr(v[ix], final[ix], kind) for ix in overall_idx]))
 
-            def binned(idx: list[np.ndarray], kind: str = kind) -> float:
+            def binned(idx: list[np.ndarray], kind: str = kind, v: np.ndarray = v) -> float:
                 w = np.array([len(ix) for ix in idx], dtype=float)
                 c = np.array([_corr(v[ix], final[ix], kind) for ix in idx])
                 return float((w * c).sum() / w.sum())

@@ -47,7 +47,6 @@ import torch.nn.functional as F
 from torch import nn
 
 import slimtune as st
-
 from slimtune.nas.data import Dataset
 from slimtune.nas.spec import ModelSpec, build_model
 from slimtune.nas.train import resize_images, set_seed
@@ -115,7 +114,8 @@ def naswot(model: nn.Module, x: torch.Tensor, y: torch.Tensor | None = None) -> 
     def hook(mod: nn.Module, inputs: tuple[torch.Tensor, ...]) -> None:
         codes.append((inputs[0].detach() > 0).flatten(1))
 
-    handles = [mod.register_forward_pre_hook(hook) for mod in m.modules() if isinstance(mod, _CODED)]
+    coded = [mod for mod in m.modules() if isinstance(mod, _CODED)]
+    handles = [mod.register_forward_pre_hook(hook) for mod in coded]
     try:
         with torch.no_grad():
             m(x)
