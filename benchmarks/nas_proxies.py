@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -42,7 +43,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 import slimtune as st  # noqa: E402
 import slimtune.nas.selection  # noqa: E402,F401  (registers the pick rules the configs name)
-from slimtune.multiobjective import is_pareto_front  # noqa: E402
+from slimtune.multiobjective import hypervolume, is_pareto_front  # noqa: E402
 from slimtune.nas.config import load_config  # noqa: E402
 from slimtune.nas.data import load_data  # noqa: E402
 from slimtune.nas.profile import profile_spec  # noqa: E402
@@ -55,8 +56,11 @@ SPACES = {"digits": "examples/nas_digits.yaml", "mnist1d": "examples/nas_mnist1d
 BASELINES = ("epoch1", "epoch2", "macs", "params")
 
 
-def sample_space(name: str, n: int, epochs: int, seed: int) -> dict[str, Any]:
-    """Sample, score and train ``n`` feasible configurations of the space ``name``."""
+def sample_space(
+    name: str, n: int, epochs: int, seed: int, save: Path | None = None
+) -> dict[str, Any]:
+    """Sample, score and train ``n`` feasible configurations of the space ``name`` (the rows so
+    far are written to ``save`` after each one, so a stopped run can be analysed)."""
     cfg = load_config(ROOT / SPACES[name])
     data = load_data(cfg.data)
     arch = ArchSpace(cfg.model, cfg.train, data.in_channels, data.num_classes, data.input_size)
@@ -91,6 +95,8 @@ def sample_space(name: str, n: int, epochs: int, seed: int) -> dict[str, Any]:
         row["epoch1"], row["epoch2"], row["final"] = hist[0], hist[1], hist[-1]
         row["times"] = times
         rows.append(row)
+        if save is not None:
+            save.write_text(json.dumps({name: {"score": cfg.score, "cap": cap, "rows": rows}}))
         print(
             f"{name} {len(rows)}/{n} macs={row['macs']} {cfg.score}={row['final']:.4f} "
             f"train={row['train_s']:.1f}s",
@@ -235,6 +241,113 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> str:
     return "\n".join(lines)
 
 
+def _ab_arm(job: tuple[str, int, float, dict[str, Any] | None, str]) -> dict[str, Any]:
+    """One search of the A/B (in its own process): the example config of ``space`` with
+    ``seed``, one worker, ``timeout`` seconds, the ``proxy`` section (None: off)."""
+    import tempfile
+
+    import yaml
+
+    from slimtune.nas.search import run_search
+
+    space, seed, timeout, proxy, _label = job
+    raw = yaml.safe_load((ROOT / SPACES[space]).read_text())
+    with tempfile.TemporaryDirectory() as tmp:
+        raw["study"].update(
+            {"seed": seed, "n_jobs": 1, "n_trials": None, "storage": f"sqlite:///{tmp}/ab.db"}
+        )
+        raw["retrain"] = {"top_k": 0}
+        raw["output"] = {"dir": tmp, "plot": False, "export": [], "save_trial_weights": False}
+        if proxy is not None:
+            raw["proxy"] = proxy
+        res = run_search(raw, timeout=timeout, progress=False, out_dir=tmp)
+        trials = res.study.get_trials(deepcopy=False)
+        t0 = min(t.datetime_start for t in trials if t.datetime_start is not None)
+        score = "f1" if "f1" in raw.get("objectives", []) else "accuracy"
+        rows = [
+            {
+                "t": (t.datetime_complete - t0).total_seconds(),
+                "state": t.state.name,
+                "score": t.user_attrs.get(score),
+                "macs": t.user_attrs.get("macs"),
+                "trained": t.state == st.TrialState.COMPLETE
+                and "skipped" not in t.user_attrs
+                and t.user_attrs.get(score) is not None,
+                "proxy_pruned": "proxy_pruned" in t.user_attrs,
+            }
+            for t in trials
+            if t.datetime_complete is not None
+        ]
+    cap = float(raw["constraints"]["max_macs"])
+    return {"rows": rows, "cap": cap}
+
+
+def front_hv(rows: list[dict[str, Any]], cap: float, until: float) -> float:
+    """Hypervolume of the (1 - score, log10 MACs) front of the trials trained to the end by
+    ``until`` seconds (reference point: score 0, the MACs cap)."""
+    pts = [
+        (1.0 - r["score"], math.log10(r["macs"]))
+        for r in rows
+        if r["trained"] and r["t"] <= until and r["macs"] <= cap
+    ]
+    return hypervolume(np.array(pts).reshape(-1, 2), np.array([1.0, math.log10(cap)]))
+
+
+def run_ab(args: argparse.Namespace) -> str:
+    """With and without the proxy rung, side by side (the two arms of one seed run at once,
+    under the same load), equal wall-clock."""
+    import multiprocessing as mp
+
+    proxy = {"name": args.ab, "keep": args.keep, "warmup": args.warmup}
+    seeds = [args.seed + i for i in range(args.ab_seeds)]
+    out: dict[str, Any] = {}
+    ctx = mp.get_context("spawn")
+    for space in args.spaces.split(","):
+        runs = []
+        for seed in seeds:
+            jobs = [
+                (space, seed, args.ab_timeout, None, "off"),
+                (space, seed, args.ab_timeout, proxy, "on"),
+            ]
+            with ctx.Pool(2) as pool:
+                runs.append(dict(zip(("off", "on"), pool.map(_ab_arm, jobs))))
+            print(f"A/B {space} seed {seed} done", flush=True)
+        out[space] = runs
+    Path(args.out + "_ab.json").write_text(json.dumps(out, indent=1))
+    fr = (0.25, 0.5, 1.0)
+    lines = [
+        f"## A/B: the `{args.ab}` rung (keep {args.keep}, warmup {args.warmup}) on the "
+        f"example search, {args.ab_timeout:.0f} s, 1 worker, seeds {seeds}",
+        "",
+        "Both arms of a seed ran at the same time (same load). Hypervolume of the (1 - score, "
+        "log10 MACs) front of the trials trained to the end, reference point (1, log10 cap), "
+        "at a quarter, half and all of the time; trials finished / trained to the end / pruned "
+        "by the proxy.",
+        "",
+        "| space | seed | arm | HV at 1/4 | HV at 1/2 | HV at end | trials | trained "
+        "| proxy-pruned |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for space, runs in out.items():
+        ratios = []
+        for seed, run in zip(seeds, runs):
+            hv = {}
+            for arm in ("off", "on"):
+                rows, cap = run[arm]["rows"], run[arm]["cap"]
+                hv[arm] = [front_hv(rows, cap, f * args.ab_timeout) for f in fr]
+                lines.append(
+                    f"| {space} | {seed} | {arm} | "
+                    + " | ".join(f"{h:.3f}" for h in hv[arm])
+                    + f" | {len(rows)} | {sum(r['trained'] for r in rows)} "
+                    f"| {sum(r['proxy_pruned'] for r in rows)} |"
+                )
+            ratios.append(hv["on"][-1] / hv["off"][-1] if hv["off"][-1] > 0 else float("nan"))
+        r = np.array(ratios)
+        se = r.std(ddof=1) / np.sqrt(len(r)) if len(r) > 1 else float("nan")
+        lines.append(f"| {space} | | on / off at end | | | {r.mean():.3f} ± {se:.3f} | | | |")
+    return "\n".join(lines + [""])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--n", type=int, default=60, help="configurations per space")
@@ -250,7 +363,15 @@ def main() -> None:
     ap.add_argument(
         "--from-json", help="re-analyse saved runs (comma-separated .json) instead of training"
     )
+    ap.add_argument("--ab", help="run the A/B search with this proxy's rung vs without")
+    ap.add_argument("--ab-seeds", type=int, default=2)
+    ap.add_argument("--ab-timeout", type=float, default=90.0)
     args = ap.parse_args()
+    if args.ab:
+        md = run_ab(args)
+        Path(args.out + "_ab.md").write_text(md)
+        print(md)
+        return
     if args.quick:
         args.n, args.epochs, args.boot, args.warmup = 8, 3, 50, 4
     if args.from_json:
@@ -258,7 +379,10 @@ def main() -> None:
         for f in args.from_json.split(","):  # one or more saved runs (e.g. one per space)
             raw.update(json.loads(Path(f).read_text()))
     else:
-        raw = {s: sample_space(s, args.n, args.epochs, args.seed) for s in args.spaces.split(",")}
+        part = Path(args.out).with_suffix(".partial.json")
+        raw = {
+            s: sample_space(s, args.n, args.epochs, args.seed, part) for s in args.spaces.split(",")
+        }
     results = {}
     for space, res in raw.items():
         rows = res["rows"]
