@@ -177,9 +177,10 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> str:
     lines = [
         "# Zero-cost proxies on slimtune's NAS spaces",
         "",
-        f"`{' '.join(sys.argv)}` (seed {args.seed}, {args.n} configurations per space, "
-        f"{args.epochs} epochs each, {args.boot} bootstrap resamples; measured "
-        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}).",
+        f"`{' '.join(sys.argv[1:]) or '(defaults)'}`: {args.epochs} epochs each, "
+        f"{args.boot} bootstrap resamples, analysed "
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} (the configurations per space "
+        "are in each heading).",
         "",
         "Rank correlation with the final validation score (accuracy on digits, macro-F1 on "
         "MNIST-1D); `bin`: the mean of the correlations within the three MACs tertiles "
@@ -377,7 +378,11 @@ def main() -> None:
     if args.from_json:
         raw = {}
         for f in args.from_json.split(","):  # one or more saved runs (e.g. one per space)
-            raw.update(json.loads(Path(f).read_text()))
+            for space, res in json.loads(Path(f).read_text()).items():
+                if space in raw:  # runs of one space with other seeds: pooled
+                    raw[space]["rows"] += res["rows"]
+                else:
+                    raw[space] = res
     else:
         part = Path(args.out).with_suffix(".partial.json")
         raw = {
