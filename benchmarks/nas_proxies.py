@@ -258,7 +258,8 @@ def _ab_arm(job: tuple[str, int, float, dict[str, Any] | None, str]) -> dict[str
             {"seed": seed, "n_jobs": 1, "n_trials": None, "storage": f"sqlite:///{tmp}/ab.db"}
         )
         raw["retrain"] = {"top_k": 0}
-        raw["output"] = {"dir": tmp, "plot": False, "export": [], "save_trial_weights": False}
+        # weights kept: the chosen model is loaded, not retrained after the timeout
+        raw["output"] = {"dir": tmp, "plot": False, "export": [], "save_trial_weights": True}
         if proxy is not None:
             raw["proxy"] = proxy
         res = run_search(raw, timeout=timeout, progress=False, out_dir=tmp)
