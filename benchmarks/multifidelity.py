@@ -24,6 +24,14 @@ Methods, all at the same total budget of epochs (cost = epochs run)
   bohb          slimtune presets.bohb(1, 81, 3)
   bohb-paper    the same with pruned_as_bad=False (trials stopped below the modelled budget
                 are ignored, as in the paper)
+  asha-promo, asha-r9-promo, hyperband-promo, bohb-promo
+                the same pruners, promotion type (PromotionASHAPruner /
+                PromotionHyperbandPruner): a trial not promotable at a rung is paused with its
+                trainer as checkpoint, and resumed from it when it becomes promotable (cost:
+                the epochs actually run, never an epoch twice)
+  curves        slimtune presets.curves(81): LearningCurvePruner (power-law ensemble, stop when
+                the optimistic extrapolated final cannot beat the best) + TPE on predicted finals
+  curves-random the same pruner with random sampling (the pruner's share of the gain)
 
 The incumbent after each trial is the best observed configuration at the largest budget
 any trial has reached; the curves show its *true* full-budget value (mean over seeds).
@@ -57,7 +65,8 @@ import slimtune as st
 
 MAX_EPOCHS = 81
 METHODS = ["random", "optuna-tpe-hb", "optuna-tpe-sh", "asha", "asha-r3", "asha-r9", "hyperband",
-           "bohb", "bohb-paper"]
+           "bohb", "bohb-paper", "asha-promo", "asha-r9-promo", "hyperband-promo", "bohb-promo",
+           "curves", "curves-random"]
 BATCHES = [16, 32, 64, 128, 256]
 OPTIMIZERS = ["sgd", "adam", "rmsprop"]
 
@@ -302,6 +311,28 @@ def make_objective(problem: Any, tracker: Tracker, pruned_exc: type[Exception]) 
     return objective
 
 
+def make_resuming_objective(problem: Any, tracker: Tracker) -> Callable:
+    """The objective for the promotion methods: a promoted trial continues its parent's
+    trainer from ``trial.resume_step`` (``trial.load_checkpoint()``); a paused one keeps it."""
+
+    def objective(trial: Any) -> float:
+        p = suggest(trial)
+        tr = trial.load_checkpoint() or problem.run(p, trial.number)
+        v = math.nan
+        for e in range(trial.resume_step + 1, MAX_EPOCHS + 1):
+            v = tr.step()
+            tracker.epochs += 1
+            trial.report(v, e)
+            if trial.should_prune():
+                trial.save_checkpoint(tr)
+                tracker.finish(p, e, v)
+                raise st.TrialPruned()
+        tracker.finish(p, MAX_EPOCHS, v)
+        return v
+
+    return objective
+
+
 def run_method(method: str, problem: Any, seed: int, budget: int) -> list[tuple[int, float]]:
     tracker = Tracker(problem, budget)
     if method.startswith("optuna"):
@@ -323,7 +354,8 @@ def run_method(method: str, problem: Any, seed: int, budget: int) -> list[tuple[
         from benchmarks.optimizers import parse_spec
 
         method, opts = parse_spec(method)  # "bohb[random_fraction=0.15]": sampler options
-        if opts and method not in ("random", "bohb", "bohb-paper"):
+        if opts and method not in ("random", "bohb", "bohb-paper", "bohb-promo", "curves",
+                                   "curves-random"):
             raise ValueError(f"method {method!r} takes no options (only random and bohb do).")
         if method == "random":
             kw: dict[str, Any] = {"sampler": st.samplers.RandomSampler(seed=seed, **opts)}
@@ -339,10 +371,31 @@ def run_method(method: str, problem: Any, seed: int, budget: int) -> list[tuple[
             kw = st.presets.bohb(1, MAX_EPOCHS, 3, seed=seed, **opts)
         elif method == "bohb-paper":
             kw = st.presets.bohb(1, MAX_EPOCHS, 3, seed=seed, pruned_as_bad=False, **opts)
+        elif method in ("curves", "curves-random"):
+            kw = curves_method(method, seed, opts)
+        elif method.endswith("-promo"):
+            from slimtune.multifidelity import MemoryCheckpoints
+
+            mem = MemoryCheckpoints()  # one process per run: no files
+            if method == "asha-promo":
+                kw = st.presets.asha(1, MAX_EPOCHS, 3, seed=seed, promotion=True,
+                                     checkpoints=mem)
+            elif method == "asha-r9-promo":
+                kw = st.presets.asha(9, MAX_EPOCHS, 4, seed=seed, promotion=True,
+                                     checkpoints=mem)
+            elif method == "hyperband-promo":
+                kw = st.presets.hyperband(1, MAX_EPOCHS, 3, seed=seed, promotion=True,
+                                          checkpoints=mem)
+            elif method == "bohb-promo":
+                kw = st.presets.bohb(1, MAX_EPOCHS, 3, seed=seed, promotion=True,
+                                     checkpoints=mem, **opts)
+            else:
+                raise ValueError(f"unknown method {method!r}; choose from {METHODS}.")
         else:
             raise ValueError(f"unknown method {method!r}; choose from {METHODS}.")
         study = st.create_study(**kw)
-        obj = make_objective(problem, tracker, st.TrialPruned)
+        obj = (make_resuming_objective(problem, tracker) if method.endswith("-promo")
+               else make_objective(problem, tracker, st.TrialPruned))
 
     def stop(study: Any, _: Any) -> None:
         if tracker.done():
@@ -350,6 +403,18 @@ def run_method(method: str, problem: Any, seed: int, budget: int) -> list[tuple[
 
     study.optimize(obj, n_trials=100_000, callbacks=[stop])
     return tracker.history
+
+
+def curves_method(method: str, seed: int, opts: dict[str, Any]) -> dict[str, Any]:
+    """The learning-curve model's rows: ``curves[alpha=..,recency=..]`` (pruner options,
+    the rest go to TPE), ``curves-random`` (the same pruner, random sampling)."""
+    names = ("alpha", "min_resource", "recency", "n_calibration", "check_ratio")
+    pk = {k: opts.pop(k) for k in names if k in opts}
+    kw = st.presets.curves(MAX_EPOCHS, seed=seed, **opts)
+    kw["pruner"] = st.pruners.LearningCurvePruner(MAX_EPOCHS, **pk)
+    if method == "curves-random":
+        kw["sampler"] = st.samplers.RandomSampler(seed=seed)
+    return kw
 
 
 def curve_on_grid(history: list[tuple[int, float]], grid: np.ndarray) -> np.ndarray:

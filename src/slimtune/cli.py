@@ -609,13 +609,14 @@ def build_parser() -> argparse.ArgumentParser:
         for name, help_ in (
             ("search", "lightweight-model search from a YAML config"),
             ("export", "export a searched model"),
+            ("card", "print a search's model card"),
         ):
             sp = sub.add_parser(name, help=help_ + " (needs the nas extra)")
             sp.add_argument("rest", nargs=argparse.REMAINDER)
             sp.set_defaults(func=missing)
     else:
         nas_cli.register(sub)
-        for name in ("search", "export"):
+        for name in ("search", "export", "card"):
             _add_global(sub.choices[name], top=False)
     return p
 

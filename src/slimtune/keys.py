@@ -21,6 +21,7 @@ __all__ = [
     "FIDELITY_BUDGET",
     "METRIC_NAMES",
     "BOHB_BUDGET",
+    "LC_FINAL",
     "GP_PROPOSAL",
     "EXECUTOR_TASK",
     "GRID_ID",
@@ -33,6 +34,15 @@ __all__ = [
     "NSGA2_PARENTS",
     "RUNG_PREFIX",
     "rung_key",
+    "CHECKPOINT",
+    "CHECKPOINT_STEP",
+    "PAUSED_AT",
+    "RESUMED_FROM",
+    "RESUME_ROOT",
+    "RESUME_STEP",
+    "RESUME_KEY",
+    "RESUME_RUNG",
+    "checkpoint_key",
     "ALL_KEYS",
 ]
 
@@ -52,6 +62,8 @@ RETRIED_FROM = "retried_from"
 RETRY_COUNT = "retry_count"
 #: float or None: the budget BOHB fitted the model of this trial on (None: random).
 BOHB_BUDGET = "bohb:budget"
+#: list of floats: the final values a ``LearningCurvePruner`` predicted for a trial it pruned.
+LC_FINAL = "lc:final"
 #: list of floats: the GP's proposal in the unit cube (for fantasies of running trials).
 GP_PROPOSAL = "gp:proposal"
 #: str: the executor task that ran this trial (the Dask task key, one task per trial), so
@@ -75,6 +87,23 @@ NSGA2_GENERATION = "nsga2:generation"
 NSGA2_PARENTS = "nsga2:parents"
 #: prefix of the keys of successive-halving rung decisions, see :func:`rung_key`.
 RUNG_PREFIX = "sh:rung@"
+#: str: the key of the trial's latest checkpoint in its checkpoint store
+#: (``trial.save_checkpoint``); the state itself is a file, never in the study storage.
+CHECKPOINT = "ckpt:key"
+#: int: the step that checkpoint was saved at.
+CHECKPOINT_STEP = "ckpt:step"
+#: float: the rung at which promotion-type successive halving paused this trial.
+PAUSED_AT = "promo:paused_at"
+#: int: the number of the paused trial this one continues (promotion-type ASHA).
+RESUMED_FROM = "promo:resumed_from"
+#: int: the number of the first trial of a chain of resumed trials (its Hyperband bracket).
+RESUME_ROOT = "promo:root"
+#: int: the step this trial resumes from (its parent's checkpoint step; 0 = from scratch).
+RESUME_STEP = "promo:resume_step"
+#: str: the checkpoint key this trial resumes from (its parent's).
+RESUME_KEY = "promo:resume_key"
+#: float: the rung the parent was paused at and promoted from (decided: not decided again).
+RESUME_RUNG = "promo:resume_rung"
 
 #: list of floats: a trial's k-fold scores (``terminator.report_cross_validation_scores``).
 CV_SCORES = "terminator:cv_scores"
@@ -99,6 +128,7 @@ ALL_KEYS = (
     RETRIED_FROM,
     RETRY_COUNT,
     BOHB_BUDGET,
+    LC_FINAL,
     GP_PROPOSAL,
     EXECUTOR_TASK,
     GRID_ID,
@@ -109,6 +139,14 @@ ALL_KEYS = (
     CMA_PROPOSAL,
     NSGA2_GENERATION,
     NSGA2_PARENTS,
+    CHECKPOINT,
+    CHECKPOINT_STEP,
+    PAUSED_AT,
+    RESUMED_FROM,
+    RESUME_ROOT,
+    RESUME_STEP,
+    RESUME_KEY,
+    RESUME_RUNG,
     FIDELITY_BUDGET,
     METRIC_NAMES,
 )
@@ -123,3 +161,15 @@ def rung_key(resource: float) -> str:
 def artifact_key(artifact_id: str) -> str:
     """The system-attribute key under which an artifact's record is stored."""
     return f"{ARTIFACT_PREFIX}{artifact_id}"
+
+
+def checkpoint_key(study_name: str, number: int, study_id: int | None = None) -> str:
+    """The checkpoint-store key of trial ``number`` of a study: ``"<name>-<hash>/trial_<n>"``
+    (the name made safe for a file name; the hash, of the name and the study's id, keeps
+    apart names that map alike and a study re-created under the same name)."""
+    import hashlib
+    import re
+
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", study_name)[:60]
+    digest = hashlib.sha1(f"{study_name}\0{study_id}".encode()).hexdigest()[:8]
+    return f"{safe}-{digest}/trial_{number}"

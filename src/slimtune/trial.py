@@ -454,6 +454,74 @@ class Trial(_SuggestMixin):
         self.set_system_attr(keys.CONSTRAINT_NAMES, names)
         self.set_system_attr(keys.CONSTRAINTS, vals)
 
+    # --- checkpoints (pause and resume) -----------------------------------------------
+    # The store is the pruner's ``checkpoints`` (promotion-type successive halving owns one,
+    # see slimtune.multifidelity.promotion). The study storage holds only the key and step.
+    def _checkpoint_store(self) -> Any:
+        return getattr(self.study.pruner, "checkpoints", None)
+
+    @property
+    def resume_step(self) -> int:
+        """The step this trial continues from: the step of the checkpoint that
+        :meth:`load_checkpoint` returns (a promoted trial), else 0 (train from scratch)."""
+        return int(self._system_attrs.get(keys.RESUME_STEP, 0))
+
+    def save_checkpoint(
+        self, state: Any = None, step: int | None = None, *, writer: Any = None
+    ) -> bool:
+        """Keep this trial's training state, so that it can be resumed if it is paused.
+
+        ``state`` is any picklable object; or give ``writer(path)``, which writes the file
+        itself (``writer=lambda p: torch.save(model.state_dict(), p)``). ``step`` defaults
+        to the last reported step. The state goes to the pruner's checkpoint store (files);
+        the study storage records only its key and step. Returns False, storing nothing,
+        when the study's pruner keeps no checkpoints (it never resumes a trial), so one
+        objective runs under every pruner."""
+        store = self._checkpoint_store()
+        if store is None:
+            return False
+        if isinstance(step, bool) or not isinstance(step, (int, type(None))):
+            raise TypeError(f"save_checkpoint: step must be an int, got step={step!r}.")
+        if writer is not None and state is not None:
+            raise ValueError("save_checkpoint: give the state or writer=, not both.")
+        if step is None:
+            step = max(self._intermediate) if self._intermediate else 0
+        key = keys.checkpoint_key(self.study.study_name, self.number, self.study.study_id)
+        if writer is not None:
+            if not callable(getattr(store, "write_with", None)):
+                raise TypeError(
+                    f"{type(store).__name__} cannot run a checkpoint writer; pass the state "
+                    "itself, or use DirectoryCheckpoints(path)."
+                )
+            store.write_with(key, writer)
+        else:
+            store.save(key, state)
+        self.set_system_attr(keys.CHECKPOINT, key)
+        self.set_system_attr(keys.CHECKPOINT_STEP, int(step))
+        parent = self._system_attrs.get(keys.RESUME_KEY)
+        if parent is not None and parent != key and callable(getattr(store, "delete", None)):
+            store.delete(parent)  # the chain's state has moved on to this trial
+        return True
+
+    def load_checkpoint(self, reader: Any = None) -> Any:
+        """The state to continue from: this trial's own latest checkpoint, else that of the
+        paused trial it resumes (see :attr:`resume_step`), else None (a fresh start).
+
+        ``reader(path)`` reads the file itself (``reader=lambda p: model.load_state_dict(
+        torch.load(p))``) and its result is returned; without it the state is unpickled."""
+        key = self._system_attrs.get(keys.CHECKPOINT) or self._system_attrs.get(keys.RESUME_KEY)
+        if key is None:
+            return None
+        store = self._checkpoint_store()
+        if store is None:
+            raise ValueError(
+                f"trial {self.number} resumes checkpoint {key!r}, but the study's pruner "
+                f"{self.study.pruner!r} keeps no checkpoints; use the pruner it was paused by."
+            )
+        if reader is not None:
+            return reader(store.path(key))
+        return store.load(key)
+
     # --- attributes -------------------------------------------------------------------
     def set_user_attr(self, key: str, value: Any) -> None:
         """Attach a JSON-serialisable value to the trial."""
@@ -592,6 +660,19 @@ class FixedTrial(_SuggestMixin):
 
     def should_prune(self) -> bool:
         return False
+
+    # A FixedTrial never resumes: an objective written for pause and resume runs unchanged.
+    resume_step = 0
+
+    def save_checkpoint(
+        self, state: Any = None, step: int | None = None, *, writer: Any = None
+    ) -> bool:
+        """Nothing to keep (False): a FixedTrial is never paused."""
+        return False
+
+    def load_checkpoint(self, reader: Any = None) -> Any:
+        """None: a FixedTrial always starts from scratch."""
+        return None
 
     def set_user_attr(self, key: str, value: Any) -> None:
         self.user_attrs[key] = value

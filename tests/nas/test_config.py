@@ -136,3 +136,20 @@ def test_only_config_resolves_defaults():
         text = (root / name).read_text()
         for needle in ('.get("epochs"', '.get("subset"', '.get("seed"', ".raw["):
             assert needle not in text, (name, needle)
+
+
+def test_load_config_in_a_fresh_process_knows_the_built_in_pick_rules() -> None:
+    """The pick rules register on import of nas.selection: load_config must not depend on
+    the caller having imported it first."""
+    import subprocess
+    import sys
+
+    code = (
+        "from slimtune.nas.config import load_config; "
+        "print(load_config('examples/nas_digits.yaml').pick.rule)"
+    )
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "budget"

@@ -86,8 +86,8 @@ def test_objective_stores_a_trained_record(digits):
     for t in study.trials:
         rec = TrialRecord.of(t)
         assert t.state == st.TrialState.COMPLETE and rec.trained
-        assert set(t.user_attrs) == {"macs", "params", "spec", "accuracy", "f1", "epochs"}
-        assert rec.epochs == 1 and t.values == [rec.accuracy, rec.macs]
+        assert set(t.user_attrs) == {"macs", "params", "spec", "accuracy", "f1", "epochs", "device"}
+        assert rec.epochs == 1 and t.values == [rec.accuracy, rec.macs] and rec.device == "cpu"
         assert t.constraints is None
 
 

@@ -11,8 +11,12 @@ else reads them from there.
 * ``hyperband``: :class:`HyperbandPruner`, brackets of ASHA
 * ``median``: :class:`MedianPruner`, :class:`PercentilePruner`
 * ``bohb``: :class:`BOHBSampler`, TPE per budget (imported on first use)
+* ``curves``: :class:`LearningCurveModel` (power-law ensemble: predicted finals with
+  uncertainty), :class:`LearningCurvePruner`, :class:`PredictedFinalCollector`
 * ``sync_halving``: :class:`SyncSuccessiveHalving`, synchronous SH with pause and resume
 * ``checkpoints``: :class:`MemoryCheckpoints`, :class:`DirectoryCheckpoints`
+* ``promotion``: :class:`PromotionASHAPruner`, :class:`PromotionHyperbandPruner` (paused
+  trials resume from their checkpoint), :func:`epochs_trained`
 * ``budget``: :class:`Budget`, :class:`Fidelity` (resource -> epochs, data, resolution)
 * ``data``: :func:`stratified_subset`, :func:`stratified_kfold`, :func:`cross_validate`
 
@@ -27,9 +31,19 @@ from typing import Any
 
 from slimtune.multifidelity.budget import Budget, Fidelity
 from slimtune.multifidelity.checkpoints import DirectoryCheckpoints, MemoryCheckpoints
+from slimtune.multifidelity.curves import (
+    LearningCurveModel,
+    LearningCurvePruner,
+    PredictedFinalCollector,
+)
 from slimtune.multifidelity.data import cross_validate, stratified_kfold, stratified_subset
 from slimtune.multifidelity.hyperband import HyperbandPruner
 from slimtune.multifidelity.median import MedianPruner, PercentilePruner
+from slimtune.multifidelity.promotion import (
+    PromotionASHAPruner,
+    PromotionHyperbandPruner,
+    epochs_trained,
+)
 from slimtune.multifidelity.schedule import RungSchedule, budgets_of
 from slimtune.multifidelity.successive_halving import SuccessiveHalvingPruner
 from slimtune.multifidelity.sync_halving import SyncSuccessiveHalving
@@ -44,7 +58,13 @@ __all__ = [
     "HyperbandPruner",
     "MedianPruner",
     "PercentilePruner",
+    "PromotionASHAPruner",
+    "PromotionHyperbandPruner",
+    "epochs_trained",
     "SyncSuccessiveHalving",
+    "LearningCurveModel",
+    "LearningCurvePruner",
+    "PredictedFinalCollector",
     "MemoryCheckpoints",
     "DirectoryCheckpoints",
     "Budget",

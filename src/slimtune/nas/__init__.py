@@ -5,6 +5,7 @@
 * :mod:`~slimtune.nas.spec`: YAML model specs ``[repeat, Block, {args}]`` <-> ``nn.Module``.
 * :mod:`~slimtune.nas.space`: the architecture + training search space from a config.
 * :mod:`~slimtune.nas.profile`: params, MACs (FlopCounterMode on the meta device), latency.
+* :mod:`~slimtune.nas.latency`: the per-block latency table (predicted latency per machine).
 * :mod:`~slimtune.nas.train`: fidelity-aware training (epochs, subset, resolution).
 * :mod:`~slimtune.nas.data`: digits, MNIST-1D, image folders, NumPy arrays (all offline).
 * :mod:`~slimtune.nas.config`: the search config, parsed and validated, defaults resolved once.
@@ -32,6 +33,7 @@ _EXPORTS = {
     "count_params": "profile",
     "measure_latency": "profile",
     "profile_spec": "profile",
+    "LatencyTable": "latency",
     "PICK_RULES": "selection",
     "Candidate": "selection",
     "collect_candidates": "selection",
@@ -53,6 +55,10 @@ _EXPORTS = {
     "export_model": "export",
     "load_model": "export",
     "load_data": "data",
+    "make_image_folder": "data",
+    "ModelCard": "card",
+    "model_card": "card",
+    "render_card": "card",
     "Dataset": "data",
     "TrainConfig": "train",
     "train_model": "train",

@@ -1,6 +1,7 @@
-"""``slimtune search`` and ``slimtune export`` (registered into the main CLI).
+"""``slimtune search``, ``slimtune export`` and ``slimtune card`` (registered into the main
+CLI).
 
-``register(subparsers)`` adds both sub-commands; each sets ``func`` (``args -> exit code``).
+``register(subparsers)`` adds the sub-commands; each sets ``func`` (``args -> exit code``).
 Importing this module does not import torch; the commands do.
 """
 
@@ -25,11 +26,11 @@ from slimtune.cli_common import (
 )
 from slimtune.tables import terminal_width
 
-__all__ = ["cmd_export", "cmd_search", "register"]
+__all__ = ["cmd_card", "cmd_export", "cmd_search", "register"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``search`` and ``export`` to an argparse sub-parser set."""
+    """Add ``search``, ``export`` and ``card`` to an argparse sub-parser set."""
     sp = subparsers.add_parser(
         "search",
         help="lightweight-model search from a YAML config",
@@ -96,6 +97,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="input size when the spec has no input_size",
     )
     ep.set_defaults(func=cmd_export)
+
+    cp = subparsers.add_parser(
+        "card",
+        help="print the model card of a search's chosen model",
+        description="Print OUT_DIR/model_card.md, the one-screen card `slimtune search` wrote "
+        "for its chosen model (layers, MACs, params, latency, scores, recipe, pick rule, files).",
+    )
+    cp.add_argument("out_dir", help="the search's output directory (e.g. nas_out)")
+    cp.set_defaults(func=cmd_card)
 
 
 def _setup_logging(bar: bool, verbosity: int) -> None:
@@ -241,6 +251,29 @@ def cmd_export(args: argparse.Namespace) -> int:
         raise UserError(str(e)) from None
     for k, v in files.items():
         print(f"{k}: {v}")
+    return 0
+
+
+@reports_user_errors
+def cmd_card(args: argparse.Namespace) -> int:
+    """Print the model card a search left in ``args.out_dir`` (no torch needed)."""
+    out = Path(args.out_dir)
+    card = out / "model_card.md"  # slimtune.nas.card.CARD_FILE (that module imports torch)
+    if not out.is_dir():
+        raise UserError(
+            f"output directory {str(out)!r} does not exist; give the --out directory of a "
+            "search (e.g. nas_out)."
+        )
+    if not card.is_file():
+        raise UserError(
+            f"no model_card.md in {str(out)!r}: no search with a chosen model finished there; "
+            f"run `slimtune search CONFIG.yaml --out {out}` first."
+        )
+    try:
+        text = card.read_text()
+    except (OSError, UnicodeDecodeError) as e:
+        raise UserError(f"cannot read {str(card)!r} ({e}); check the file.") from None
+    sys.stdout.write(text)
     return 0
 
 

@@ -11,6 +11,7 @@ Sections (all but ``model`` optional; errors name the key and what is allowed)::
     data:       digits | {name: digits|mnist1d|folder|npz, val_fraction, seed, ...}
     objectives: [accuracy, macs]       # accuracy|f1 (maximised) vs macs|params|latency
     constraints: {max_macs, max_params, max_latency_ms}   # checked BEFORE training
+    latency:    {method: table|measure, threads, batch, device, repeats, calibrate, ...}
     sampler:    {name: TPESampler, <kwargs>}   # any slimtune.samplers class, by name
     pruner:     {name: HyperbandPruner, <kwargs>}          # any slimtune.pruners class
     model:      the architecture space (see slimtune.nas.space)
@@ -29,8 +30,9 @@ against :data:`slimtune.nas.selection.PICK_RULES`, which does).
 from __future__ import annotations
 
 import copy
+import importlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +49,9 @@ __all__ = [
     "PickRule",
     "register_pick_rule",
     "FidelitySection",
+    "LATENCY_CORRECTIONS",
+    "LATENCY_METHODS",
+    "LatencySection",
     "OutputSection",
     "PickSection",
     "PROXY_NAMES",
@@ -97,6 +102,7 @@ SECTIONS = frozenset(
         "retrain",
         "output",
         "proxy",
+        "latency",
     }
 )
 SCORES = ("accuracy", "f1")
@@ -144,6 +150,39 @@ class FidelitySection:
     epochs: int = DEFAULT_EPOCHS
     subset: float = 1.0
     resolution: int | None = None
+
+
+LATENCY_METHODS = ("table", "measure")
+"""``latency.method``: predict from the per-block table (:mod:`slimtune.nas.latency`) or
+measure every model."""
+LATENCY_CORRECTIONS = ("offset", "linear", "none")
+"""``latency.correction``: how the table's sum of block entries is fitted to whole-model
+measurements (see :func:`slimtune.nas.latency.fit_correction`)."""
+
+
+@dataclass
+class LatencySection:
+    """``latency``: how a trial gets its latency (when the cost or a constraint needs it).
+
+    ``method`` ``table`` predicts it from this machine's per-block table (the first
+    ``calibrate`` models are measured whole to fit the ``correction``), ``measure`` times
+    every model; ``threads``, ``batch`` and ``device`` are those of the timed forward pass,
+    ``warmup``/``repeats`` those of every measurement; ``cache`` is the table's directory
+    (default ``$SLIMTUNE_CACHE/latency`` or ``~/.cache/slimtune/latency``)."""
+
+    method: str = "table"
+    threads: int = 1
+    batch: int = 1
+    device: str = "cpu"
+    warmup: int = 10
+    repeats: int = 30
+    calibrate: int = 5
+    correction: str = "linear"
+    cache: str | None = None
+
+    def meaning(self) -> dict[str, Any]:
+        """The settings that change what a latency value means (for the resume key)."""
+        return {"threads": self.threads, "batch": self.batch, "device": self.device}
 
 
 @dataclass
@@ -281,9 +320,43 @@ def _parse_fidelity(cfg: Mapping[str, Any], train: Mapping[str, Any]) -> Fidelit
     return FidelitySection(int(epochs), float(subset), None if res is None else int(res))
 
 
+def _parse_latency(cfg: Mapping[str, Any]) -> LatencySection:
+    keys = {f.name for f in fields(LatencySection)}
+    sec = _section(cfg, "latency", keys)
+    out = LatencySection()
+    method = _given(sec, "method", out.method)
+    if method not in LATENCY_METHODS:
+        raise ConfigError(f"`latency.method`={method!r}: use one of {list(LATENCY_METHODS)}.")
+    ints = {"threads": 1, "batch": 1, "warmup": 0, "repeats": 1, "calibrate": 0}
+    for k, lo in ints.items():
+        v = sec.get(k)
+        if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < lo):
+            raise ConfigError(f"`latency.{k}` must be an int >= {lo}, got {v!r}.")
+    correction = _given(sec, "correction", out.correction)
+    if correction not in LATENCY_CORRECTIONS:
+        raise ConfigError(
+            f"`latency.correction`={correction!r}: use one of {list(LATENCY_CORRECTIONS)}."
+        )
+    device = str(_given(sec, "device", out.device))
+    if device != "cpu" and not device.startswith("cuda"):
+        raise ConfigError(f"`latency.device`={device!r}: use cpu or cuda[:N].")
+    cache = sec.get("cache")
+    return LatencySection(
+        method=str(method),
+        device=device,
+        correction=str(correction),
+        cache=None if cache is None else str(cache),
+        **{k: int(_given(sec, k, getattr(out, k))) for k in ints},
+    )
+
+
 def _parse_pick(cfg: Mapping[str, Any]) -> PickSection:
     pick = _section(cfg, "pick", {"rule", "max_macs", "target_macs", "w", "accuracy", "by"})
     rule = pick.pop("rule", "best")
+    if rule not in PICK_RULES:
+        # The built-in rules register themselves when nas.selection is imported (it imports
+        # this module, so it is loaded by name here, on first use, to keep the layers acyclic).
+        importlib.import_module("slimtune.nas.selection")
     if rule not in PICK_RULES:
         raise ConfigError(f"`pick.rule`={rule!r}: use one of {sorted(PICK_RULES)}.")
     return PickSection(rule, pick)
@@ -426,6 +499,7 @@ class SearchConfig:
     pick: PickSection
     retrain: RetrainSection
     output: OutputSection
+    latency: LatencySection = field(default_factory=LatencySection)
     threads: int = 1
     base_dir: Path = field(default_factory=Path.cwd)
     source: Path | None = None  # the YAML file it was read from (for the resume command)
@@ -456,6 +530,7 @@ class SearchConfig:
         retrain = _parse_retrain(cfg, fidelity)
         output = _parse_output(cfg)
         proxy = _parse_proxy(cfg)
+        latency = _parse_latency(cfg)
         data = cfg.get("data", "digits")
         if not isinstance(data, (str, Mapping)):
             raise ConfigError(f"`data` must be a name or a mapping, got {data!r}.")
@@ -473,6 +548,7 @@ class SearchConfig:
             pick=pick,
             retrain=retrain,
             output=output,
+            latency=latency,
             threads=int(_given(train, "threads", 1)),
             base_dir=Path(base_dir) if base_dir else Path.cwd(),
             proxy=proxy,
@@ -495,12 +571,15 @@ class SearchConfig:
 
     @property
     def need_latency(self) -> bool:
-        """Whether every trial must measure its latency (cost or constraint)."""
+        """Whether every trial needs its latency (cost or constraint; measured or
+        predicted, see ``latency.method``)."""
         return self.cost == "latency" or "max_latency_ms" in self.constraints
 
     def resume_key(self) -> dict[str, Any]:
         """The :data:`RESUME_SECTIONS`, canonical (defaults resolved, JSON types), stored
-        with the study: a rerun whose key differs would mix incomparable trials."""
+        with the study: a rerun whose key differs would mix incomparable trials. It holds
+        ``latency`` (threads, batch, device) too when trials use latency and these are not
+        the defaults (what the stored latencies mean); ``latency.method`` may change."""
         data = {"name": self.data} if isinstance(self.data, str) else dict(self.data)
         fid = {
             "epochs": self.fidelity.epochs,
@@ -516,6 +595,8 @@ class SearchConfig:
             "train": train,
             "fidelity": fid,
         }
+        if self.need_latency and self.latency.meaning() != LatencySection().meaning():
+            key["latency"] = self.latency.meaning()
         return _jsonable(key)
 
     def resolve_path(self, p: str | Path) -> Path:

@@ -9,6 +9,7 @@ train / validation (/ test) split.
 
 from __future__ import annotations
 
+import logging
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -20,7 +21,9 @@ import numpy as np
 # the one stratified subset of slimtune (re-exported here: it was once a nas-local copy)
 from slimtune.fidelity import stratified_subset
 
-__all__ = ["Dataset", "load_data", "stratified_subset"]
+__all__ = ["Dataset", "load_data", "make_image_folder", "stratified_subset"]
+
+logger = logging.getLogger("slimtune.nas")
 
 _IMAGE_EXT = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 
@@ -139,60 +142,180 @@ def load_mnist1d(val_fraction: float = 0.2, seed: int = 0, num_samples: int = 50
 
 def load_image_folder(
     root: str | Path,
-    size: tuple[int, int] | int = 32,
-    grayscale: bool = False,
+    size: tuple[int, int] | int | None = 32,
+    grayscale: bool | str = "auto",
     val_fraction: float = 0.2,
     seed: int = 0,
+    test_fraction: float = 0.0,
 ) -> Dataset:
-    """``root/<class>/<image>`` files, one folder per class (sorted names = labels).
-    Images are read with Pillow (resized to ``size``, RGB or grayscale); ``.npy`` files
-    holding ``(H, W)`` or ``(H, W, C)`` arrays work without Pillow."""
+    """``root/<class>/<image>`` files, one folder per class (sorted names = labels; hidden
+    folders such as ``.ipynb_checkpoints`` are not classes).
+
+    Images are read with Pillow (png, jpg, bmp, gif, tif, webp; ``.npy`` files holding
+    ``(H, W)`` or ``(H, W, C)`` arrays work without Pillow) and resized to ``size`` (an int,
+    ``(H, W)``, or None to keep the files' own size, which must then be the same for all).
+    ``grayscale="auto"`` keeps one channel when every image has one (mode ``L``, a 2-D
+    array), else RGB (alpha dropped); ``True``/``False`` force it. ``test_fraction`` holds
+    out a stratified test split before the validation split. A wrong path, an empty class
+    folder, an unreadable file or mixed sizes with ``size=None`` raise a one-line
+    ``ValueError`` naming the place and the fix."""
     root = Path(root)
+    where = f"image folder {str(root)!r}"
     if not root.is_dir():
-        raise ValueError(f"image folder {str(root)!r} does not exist or is not a directory.")
-    classes = sorted(p.name for p in root.iterdir() if p.is_dir())
-    if len(classes) < 2:
-        raise ValueError(f"image folder {str(root)!r}: need >= 2 class sub-folders, got {classes}.")
-    hw = (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
-    xs, ys = [], []
-    for label, cname in enumerate(classes):
-        for f in sorted((root / cname).iterdir()):
-            ext = f.suffix.lower()
-            if ext == ".npy":
-                a = np.load(f).astype(np.float32)
-                if a.ndim == 2:
-                    a = a[:, :, None]
-                a = _resize_array(a, hw)
-            elif ext in _IMAGE_EXT:
-                a = _read_image(f, hw, grayscale)
-            else:
-                continue
-            if grayscale and a.shape[2] > 1:
-                a = a.mean(axis=2, keepdims=True)
-            xs.append(a.transpose(2, 0, 1))
-            ys.append(label)
-    if not xs:
-        raise ValueError(f"image folder {str(root)!r}: no images ({_IMAGE_EXT} or .npy) found.")
-    chans = {a.shape[0] for a in xs}
-    if len(chans) > 1:
-        raise ValueError(
-            f"image folder {str(root)!r}: images have different channel counts {sorted(chans)};"
-            " set grayscale: true."
+        raise ValueError(f"{where} does not exist or is not a directory; check data.path.")
+    if grayscale not in (True, False, "auto"):
+        raise ValueError(f"data.grayscale={grayscale!r}: use true, false or auto.")
+    hw = _check_size(size)
+    subdirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if len(subdirs) < 2:
+        loose = sum(1 for f in root.iterdir() if f.is_file() and _is_image(f))
+        hint = (
+            f" ({loose} images lie directly in it: move them into one sub-folder per class)"
+            if loose
+            else ""
         )
-    return _finish(np.stack(xs), np.array(ys), tuple(classes), root.name, val_fraction, seed)
+        raise ValueError(
+            f"{where}: need >= 2 class sub-folders (root/<class>/<image>), got "
+            f"{[p.name for p in subdirs]}{hint}."
+        )
+    files: list[tuple[Path, int]] = []
+    skipped = 0
+    for label, d in enumerate(subdirs):
+        imgs = [f for f in sorted(d.iterdir()) if f.is_file() and _is_image(f)]
+        skipped += sum(1 for f in d.iterdir() if f.is_file() and not _is_image(f))
+        if len(imgs) < 2:
+            raise ValueError(
+                f"{where}: class folder {d.name!r} has {len(imgs)} image(s) "
+                f"({', '.join(_IMAGE_EXT)} or .npy); a class needs >= 2 (training and "
+                "validation): add images or remove the folder."
+            )
+        files += [(f, label) for f in imgs]
+    if skipped:
+        logger.warning("%s: %d file(s) that are not images were ignored", where, skipped)
+    # each file is resized as it is read (large photos never sit in memory at full size)
+    raw = [_read_any(f, hw) for f, _ in files]
+    if grayscale == "auto":
+        gray = all(a.shape[2] == 1 for a in raw)
+    else:
+        gray = bool(grayscale)
+    if hw is None:
+        sizes = {a.shape[:2] for a in raw}
+        if len(sizes) > 1:
+            (s1, f1), (s2, f2) = _two_sizes(raw, [f for f, _ in files])
+            raise ValueError(
+                f"{where}: images have different sizes ({f1.name} is {s1[0]}x{s1[1]}, "
+                f"{f2.name} is {s2[0]}x{s2[1]}); set data.size (e.g. 32) to resize them."
+            )
+        hw = next(iter(sizes))
+    xs = [_to_chw(a, gray, hw) for a in raw]
+    x = np.stack(xs)
+    y = np.array([label for _, label in files])
+    xt = yt = None
+    if test_fraction:
+        x, y, xt, yt = _split(x, y, float(test_fraction), seed + 1)
+    classes = tuple(p.name for p in subdirs)
+    return _finish(x, y, classes, root.name, val_fraction, seed, xt, yt)
 
 
-def _read_image(path: Path, hw: tuple[int, int], grayscale: bool) -> np.ndarray:
+def _check_size(size: Any) -> tuple[int, int] | None:
+    """``size`` as ``(H, W)`` (None: the files' own size); a bad value is a ValueError."""
+    if size is None:
+        return None
+    vals = [size, size] if isinstance(size, (int, np.integer)) else list(size)
+    ok = len(vals) == 2 and all(isinstance(v, (int, np.integer)) and v >= 1 for v in vals)
+    if isinstance(size, bool) or not ok:
+        raise ValueError(f"data.size={size!r}: use an int (e.g. 32), [H, W], or null.")
+    return int(vals[0]), int(vals[1])
+
+
+def _is_image(f: Path) -> bool:
+    return f.suffix.lower() in _IMAGE_EXT or f.suffix.lower() == ".npy"
+
+
+def _two_sizes(raw: list[np.ndarray], paths: list[Path]) -> list[tuple[Any, Path]]:
+    """The first two files of different sizes (for the error message)."""
+    first = raw[0].shape[:2]
+    other = next(i for i, a in enumerate(raw) if a.shape[:2] != first)
+    return [(first, paths[0]), (raw[other].shape[:2], paths[other])]
+
+
+def _read_any(f: Path, hw: tuple[int, int] | None) -> np.ndarray:
+    """An ``(H, W, C)`` float32 array in [0, 1] (C = 1 or 3) of one image or ``.npy`` file,
+    resized to ``hw`` (None: its own size); an unreadable file is a ValueError naming it."""
+    if f.suffix.lower() == ".npy":
+        try:
+            a = np.load(f)
+        except (OSError, ValueError) as e:
+            raise ValueError(f"cannot read {str(f)!r} ({e}); fix or remove the file.") from None
+        if a.ndim == 2:
+            a = a[:, :, None]
+        if a.ndim != 3 or a.shape[2] not in (1, 3, 4):
+            raise ValueError(
+                f"{str(f)!r}: a .npy image must be (H, W) or (H, W, C) with C in 1, 3, 4; "
+                f"got shape {a.shape}."
+            )
+        scale = 255.0 if a.dtype == np.uint8 else 1.0
+        a = (a[:, :, :3] / scale).astype(np.float32)
+        return a if hw is None or a.shape[:2] == hw else _resize(a, hw)
+    return _read_image(f, hw)
+
+
+def _read_image(path: Path, hw: tuple[int, int] | None) -> np.ndarray:
     try:
-        from PIL import Image
+        from PIL import Image, UnidentifiedImageError
     except ImportError as e:  # pragma: no cover - depends on the environment
         raise ImportError(
-            f"reading {path.name} needs Pillow (pip install pillow), or store images as .npy."
+            f"reading {path.name} needs Pillow: pip install slimtune[nas] (or store the "
+            "images as .npy)."
         ) from e
-    with Image.open(path) as im:
-        im = im.convert("L" if grayscale else "RGB").resize((hw[1], hw[0]), Image.BILINEAR)
-        a = np.asarray(im, dtype=np.float32) / 255.0
+    try:
+        with Image.open(path) as im:
+            if im.mode.startswith(("I", "F")):  # 16-bit or float grayscale: keep the depth
+                a = np.asarray(im, dtype=np.float32)
+                a = a / 65535.0 if im.mode.startswith("I") else a
+                a = a[:, :, None]
+                return a if hw is None or a.shape[:2] == hw else _resize(a, hw)
+            gray = im.mode in ("1", "L", "LA")
+            mode = "L" if gray else "RGB"
+            if hw is not None:
+                im.draft(mode, (hw[1], hw[0]))  # JPEG: decode at a reduced scale (fast)
+            im = im.convert(mode)
+            if hw is not None and im.size != (hw[1], hw[0]):
+                im = im.resize((hw[1], hw[0]), Image.BILINEAR)
+            a = np.asarray(im, dtype=np.float32) / 255.0
+    except (OSError, UnidentifiedImageError, ValueError) as e:
+        raise ValueError(
+            f"cannot read image {str(path)!r} ({str(e).splitlines()[0]}); fix or remove it."
+        ) from None
     return a[:, :, None] if a.ndim == 2 else a
+
+
+def _to_chw(a: np.ndarray, gray: bool, hw: tuple[int, int]) -> np.ndarray:
+    """``(H, W, C)`` to ``(C, H, W)`` with 1 (``gray``) or 3 channels at size ``hw``
+    (already that size when read with a ``size``)."""
+    if gray and a.shape[2] > 1:
+        a = a @ np.array([0.299, 0.587, 0.114], dtype=np.float32)[: a.shape[2], None]
+    elif not gray and a.shape[2] == 1:
+        a = np.repeat(a, 3, axis=2)
+    if a.shape[:2] != hw:
+        a = _resize(a, hw)
+    return np.ascontiguousarray(a.transpose(2, 0, 1))
+
+
+def _resize(a: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
+    """Bilinear resize of an ``(H, W, C)`` float array (Pillow per channel when present,
+    else nearest neighbour)."""
+    try:
+        from PIL import Image
+    except ImportError:  # pragma: no cover - depends on the environment
+        return _resize_array(a, hw)
+    chans = [
+        np.asarray(
+            Image.fromarray(np.ascontiguousarray(a[:, :, c])).resize((hw[1], hw[0]), Image.BILINEAR)
+        )
+        for c in range(a.shape[2])
+    ]
+    return np.stack(chans, axis=2).astype(np.float32)
 
 
 def _resize_array(a: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
@@ -203,6 +326,50 @@ def _resize_array(a: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
     ri = (np.arange(hw[0]) * h // hw[0]).astype(int)
     ci = (np.arange(hw[1]) * w // hw[1]).astype(int)
     return a[ri][:, ci]
+
+
+def make_image_folder(
+    root: str | Path,
+    n_classes: int = 3,
+    per_class: int = 20,
+    size: int = 32,
+    seed: int = 0,
+    fmt: str = "png",
+) -> Path:
+    """Write a small synthetic ImageFolder ``root/class_<k>/<i>.<fmt>`` of RGB images to try
+    the folder data source (and to test it): class ``k`` is a colour tint plus stripes at
+    its own angle, with a random phase, a brightness jitter and noise, so a small CNN
+    learns it in a few epochs. ``fmt`` is ``png``, ``jpg`` or ``npy`` (no Pillow needed)."""
+    if fmt not in ("png", "jpg", "npy"):
+        raise ValueError(f"fmt={fmt!r}: use png, jpg or npy.")
+    if n_classes < 2 or per_class < 2 or size < 4:
+        raise ValueError(
+            f"need n_classes >= 2, per_class >= 2, size >= 4; got {n_classes}, {per_class}, "
+            f"{size}."
+        )
+    rng = np.random.default_rng(seed)
+    root = Path(root)
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) / size
+    for k in range(n_classes):
+        d = root / f"class_{k}"
+        d.mkdir(parents=True, exist_ok=True)
+        angle = np.pi * k / n_classes
+        tint = np.full(3, 0.25, dtype=np.float32)
+        tint[k % 3] = 0.75
+        proj = np.cos(angle) * xx + np.sin(angle) * yy
+        for i in range(per_class):
+            phase = rng.uniform(0, 2 * np.pi)
+            stripes = 0.5 + 0.5 * np.sin(2 * np.pi * 3 * proj + phase)
+            img = tint[None, None, :] * (0.6 + 0.4 * stripes[:, :, None])
+            img = img * rng.uniform(0.8, 1.2) + rng.normal(0, 0.05, img.shape)
+            u8 = (np.clip(img, 0, 1) * 255).astype(np.uint8)
+            if fmt == "npy":
+                np.save(d / f"{i:03d}.npy", u8)
+                continue
+            from PIL import Image
+
+            Image.fromarray(u8).save(d / f"{i:03d}.{fmt}")
+    return root
 
 
 def load_arrays(
@@ -234,7 +401,7 @@ _LOADERS = {"digits", "mnist1d", "folder", "npz"}
 
 def load_data(cfg: Mapping[str, Any] | str) -> Dataset:
     """A dataset from a config: ``"digits"``, ``{name: mnist1d}``,
-    ``{name: folder, path: DIR, size: 32, grayscale: false}``,
+    ``{name: folder, path: DIR, size: 32, grayscale: auto, test_fraction: 0.0}``,
     ``{name: npz, path: FILE.npz}``; ``val_fraction`` and ``seed`` apply to all."""
     if isinstance(cfg, str):
         cfg = {"name": cfg}
@@ -245,7 +412,7 @@ def load_data(cfg: Mapping[str, Any] | str) -> Dataset:
     allowed = {
         "digits": {"test_fraction"},
         "mnist1d": {"num_samples"},
-        "folder": {"path", "size", "grayscale"},
+        "folder": {"path", "size", "grayscale", "test_fraction"},
         "npz": {"path"},
     }
     if name not in allowed:

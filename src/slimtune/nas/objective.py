@@ -38,8 +38,10 @@ class TrialRecord:
 
     ``macs``, ``params``, ``spec`` (and ``latency_ms`` when measured) are set once the
     model is profiled; ``skipped`` when a constraint kept it from training; ``accuracy``
-    and ``f1`` after training (or at the epoch it was pruned); ``epochs`` trained when it
-    finished."""
+    and ``f1`` after training (or at the epoch it was pruned); ``epochs`` trained and
+    ``device`` (``cpu``, ``cuda``) when it finished; ``latency_source`` says whether
+    ``latency_ms`` was ``"measured"`` or predicted by the per-block ``"table"``
+    (:mod:`slimtune.nas.latency`)."""
 
     macs: int
     params: int
@@ -49,6 +51,8 @@ class TrialRecord:
     f1: float | None = None
     epochs: int | None = None
     skipped: str | None = None
+    latency_source: str | None = None
+    device: str | None = None
 
     @property
     def trained(self) -> bool:
@@ -87,6 +91,8 @@ class TrialRecord:
             f1=opt("f1", float),
             epochs=opt("epochs", int),
             skipped=ua.get("skipped"),
+            latency_source=ua.get("latency_source"),
+            device=ua.get("device"),
         )
 
     @classmethod
@@ -117,6 +123,26 @@ class NASObjective:
         self.cost = cfg.cost
         self.need_latency = cfg.need_latency
         self.proxy = None if cfg.proxy is None else ProxyRung(cfg.proxy, data, cfg.study.seed)
+        self.latency = cfg.latency
+        self._table: Any = None  # the per-block latency table, opened on first use
+
+    def _latency_of(self, spec: Any, shape: tuple[int, ...], model: Any) -> tuple[float, str]:
+        """``(ms, source)`` of a model: predicted from the table or measured, as
+        ``latency.method`` says."""
+        lat = self.latency
+        if lat.method == "table":
+            if self._table is None:
+                from dataclasses import replace
+
+                from slimtune.nas.latency import table_for
+
+                if lat.cache is not None:  # relative to the config's directory
+                    lat = replace(lat, cache=str(self.cfg.resolve_path(lat.cache)))
+                self._table = table_for(lat)
+            return self._table.latency(spec)
+        shape = (lat.batch, *tuple(shape)[1:])
+        ms = measure_latency(model, shape, lat.threads, lat.warmup, lat.repeats, lat.device)
+        return ms, "measured"
 
     def _cost_value(self, rec: TrialRecord) -> float:
         return float(rec.latency_ms if self.cost == "latency" else getattr(rec, str(self.cost)))
@@ -126,16 +152,18 @@ class NASObjective:
         spec = self.arch.to_spec(values)
         prof = profile_spec(spec).to_dict()
         model = None
+        lat, source = None, None
         if self.need_latency:
-            set_seed(self.seed + trial.number)
-            model = build_model(spec)
-            prof["latency_ms"] = measure_latency(model, prof["input_shape"], threads=1)
-        lat = prof.get("latency_ms")
+            if self.latency.method == "measure":
+                set_seed(self.seed + trial.number)
+                model = build_model(spec)
+            lat, source = self._latency_of(spec, prof["input_shape"], model)
         rec = TrialRecord(
             macs=int(prof["macs"]),
             params=int(prof["params"]),
             latency_ms=None if lat is None else float(lat),
             spec=spec.to_dict(),
+            latency_source=source,
         )
         rec.save(trial)
         violations = [
@@ -174,8 +202,8 @@ class NASObjective:
                 raise st.TrialPruned(f"pruned at epoch {epoch}")
 
         res = train_model(model, self.data, tcfg, on_epoch)
-        rec.accuracy, rec.f1, rec.epochs = res.accuracy, res.f1, res.epochs
-        rec.save(trial, "accuracy", "f1", "epochs")
+        rec.accuracy, rec.f1, rec.epochs, rec.device = res.accuracy, res.f1, res.epochs, res.device
+        rec.save(trial, "accuracy", "f1", "epochs", "device")
         if self.out_dir is not None and self.cfg.output.save_trial_weights:
             import torch
 

@@ -2,7 +2,8 @@
 exports and recipe, the progress display and the printed summary.
 
 Files written to the output directory (see ``docs/nas.md``): ``pareto.csv``,
-``trials.csv``, ``retrained.csv``, ``pareto.png``, ``model.*`` and ``train.yaml``.
+``trials.csv``, ``retrained.csv``, ``pareto.png``, ``model.*`` and ``train.yaml``
+(``model_card.md`` comes from :mod:`slimtune.nas.card`).
 """
 
 from __future__ import annotations
@@ -36,9 +37,11 @@ __all__ = [
     "front_table",
     "infeasible_reason",
     "load_weights",
+    "pick_sentence",
     "plot_front",
     "print_summary",
     "resume_command",
+    "trial_counts",
     "write_csv",
     "write_tables",
 ]
@@ -277,7 +280,7 @@ def infeasible_reason(rec: TrialRecord | None, constraints: dict[str, float]) ->
     return "; ".join(over) or str(rec.skipped)
 
 
-def _counts(study: st.Study) -> str:
+def trial_counts(study: st.Study) -> str:
     """``12 trials: 8 trained, 2 infeasible (over a constraint), 1 pruned, 1 failed``."""
     trained = infeasible = pruned = failed = interrupted = dup = running = 0
     for t in study.get_trials(deepcopy=False):
@@ -332,6 +335,24 @@ def resume_command(res: SearchResult) -> str:
     return shlex.join(words)
 
 
+def pick_sentence(res: SearchResult) -> str:
+    """Why ``res.chosen`` was picked, in words: the rule, the pool it chose from, and the
+    fall-back when no model met the rule's bound (printed and in the model card)."""
+    c = res.chosen
+    rule, opts = res.pick
+    pool = f"the {len(res.front)} models of the Pareto front" if res.front else "all models"
+    why = f"by {describe_pick(rule, **opts)}; among {pool}"
+    if c is None:
+        return why + "."
+    if rule == "budget" and opts.get("max_macs") is not None and c.macs > opts["max_macs"]:
+        why += f": none has MACs <= {opts['max_macs']:,.0f}, so the smallest was chosen"
+    by = opts.get("by", "accuracy")
+    if rule == "smallest_above" and opts.get("accuracy") is not None:
+        if c.score(by) < opts["accuracy"]:
+            why += f": none reaches {by} {opts['accuracy']}, so the best was chosen"
+    return why + "."
+
+
 def print_summary(res: SearchResult, console: Any) -> None:
     """The front table and a few lines on the search and the chosen model (``rich``
     console); what ``slimtune search`` prints. After Ctrl-C the last line says how many
@@ -342,7 +363,7 @@ def print_summary(res: SearchResult, console: Any) -> None:
     n = len(res.study.trials)
     console.print(
         f"{n} trials in study {res.study.study_name!r} ({res.n_run} in this run): "
-        f"{_counts(res.study)}; {len(res.front)} on the Pareto front.",
+        f"{trial_counts(res.study)}; {len(res.front)} on the Pareto front.",
         markup=False,
         highlight=False,
     )
@@ -361,28 +382,22 @@ def print_summary(res: SearchResult, console: Any) -> None:
             markup=False,
             highlight=False,
         )
-    if res.chosen is not None:
+    card = res.files.get("model_card")
+    if res.chosen is not None and isinstance(card, Path) and card.is_file():
+        console.print("", markup=False, highlight=False)
+        console.print(card.read_text().rstrip("\n"), markup=False, highlight=False)
+        console.print(f"(the card is {card}; `slimtune card {card.parent}` prints it again)",
+                      markup=False, highlight=False)
+    elif res.chosen is not None:
         c = res.chosen
-        rule, opts = res.pick
-        pool = f"the {len(res.front)} models of the Pareto front" if res.front else "all models"
         console.print(
             f"chosen: trial {c.number}, accuracy {c.accuracy:.4f}, F1 {c.f1:.4f}, "
             f"{c.macs:,} MACs, {c.params:,} params" + (" (retrained)" if c.retrained else ""),
             markup=False,
             highlight=False,
         )
-        why = f"  by {describe_pick(rule, **opts)}; among {pool}"
-        if rule == "budget" and opts.get("max_macs") is not None and c.macs > opts["max_macs"]:
-            why += f": none has MACs <= {opts['max_macs']:,.0f}, so the smallest was chosen"
-        by = opts.get("by", "accuracy")
-        if rule == "smallest_above" and opts.get("accuracy") is not None:
-            if c.score(by) < opts["accuracy"]:
-                why += f": none reaches {by} {opts['accuracy']}, so the best was chosen"
-        console.print(
-            why + ".",
-            markup=False,
-            highlight=False,
-        )
+        console.print("  " + pick_sentence(res), markup=False, highlight=False)
+    if res.chosen is not None:
         if res.interrupted and res.model is None:
             console.print(
                 "  (not exported: its weights were not kept and nothing is retrained after "
@@ -390,9 +405,10 @@ def print_summary(res: SearchResult, console: Any) -> None:
                 markup=False,
                 highlight=False,
             )
-        for k, v in res.files.items():
-            if isinstance(v, Path):
-                console.print(f"  {k}: {v}", markup=False, highlight=False)
+        if not (isinstance(card, Path) and card.is_file()):
+            for k, v in res.files.items():
+                if isinstance(v, Path):
+                    console.print(f"  {k}: {v}", markup=False, highlight=False)
     if res.interrupted:
         if res.storage is None:
             last = (

@@ -32,6 +32,7 @@ import numpy as np
 
 import slimtune as st
 from slimtune import keys
+from slimtune.nas.card import model_card, write_card
 from slimtune.nas.config import (
     DEFAULT_N_TRIALS,
     ConfigError,
@@ -554,7 +555,7 @@ def run_search(
         "trials": t_trials,
         "finish": total - t_setup - t_trials,
     }
-    return SearchResult(
+    res = SearchResult(
         study,
         cands,
         front,
@@ -572,6 +573,13 @@ def run_search(
         pick=(pick or cfg.pick.rule, dict(cfg.pick.options)),
         config=cfg,
     )
+    try:  # the chosen model's one-screen card: model_card.md
+        card = model_card(res, data)
+        if card is not None:
+            files["model_card"] = write_card(card, out)
+    except (OSError, ValueError, RuntimeError) as e:  # the search's results stand without it
+        logger.warning("the model card could not be written: %s", e)
+    return res
 
 
 def retrain_candidate(
@@ -674,6 +682,8 @@ def _finish(
     k = cfg.retrain.top_k
     if interrupted:
         chosen = pick_model(pool, rule, **opts)
+        if cfg.output.plot:  # the chosen model starred after Ctrl-C too
+            plot_front(cands, out / "pareto.png", cfg.objectives, chosen)
         model = build_model(ModelSpec.from_dict(chosen.spec), check=False)
         if not load_weights(model, wdir / f"trial_{chosen.number}.pt"):
             return chosen, None, files

@@ -65,6 +65,7 @@ class TrainConfig:
             ("augment", 0 <= self.augment <= 1, "in [0, 1]"),
             ("subset", 0 < self.subset <= 1, "in (0, 1]"),
             ("resolution", self.resolution is None or int(self.resolution) >= 1, ">= 1 or null"),
+            ("device", _valid_device(self.device), "auto, cpu, cuda, cuda:N or mps"),
         ]
         for name, ok, what in checks:
             if not ok:
@@ -91,6 +92,7 @@ class TrainResult:
     f1: float
     epochs: int
     history: list[dict[str, float]] = field(default_factory=list)
+    device: str = "cpu"  # where it was trained (``cuda`` with ``device: auto`` on a GPU)
 
 
 def set_seed(seed: int) -> None:
@@ -100,9 +102,25 @@ def set_seed(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def _valid_device(device: Any) -> bool:
+    if not isinstance(device, str):
+        return False
+    kind, _, index = device.partition(":")
+    return kind in ("auto", "cpu", "cuda", "mps") and (index == "" or index.isdigit())
+
+
 def resolve_device(device: str) -> torch.device:
+    """The torch device of ``train.device``: ``auto`` is CUDA when present, else the CPU;
+    asking for ``cuda`` (or ``mps``) where there is none is a one-line ValueError."""
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(
+            f"train.device={device!r} but CUDA is not available (torch {torch.__version__}); "
+            "use device: auto (CUDA when present) or cpu."
+        )
+    if device == "mps" and not torch.backends.mps.is_available():
+        raise ValueError("train.device='mps' but MPS is not available; use device: auto or cpu.")
     return torch.device(device)
 
 
@@ -131,7 +149,9 @@ def resize_images(x: torch.Tensor, resolution: int | None) -> torch.Tensor:
 
 
 def _augment(x: torch.Tensor, strength: float, gen: torch.Generator) -> torch.Tensor:
-    """Random integer shifts (zero padded) and Gaussian noise, one draw per sample."""
+    """Random integer shifts (zero padded) and Gaussian noise, one draw per sample, drawn
+    from ``gen`` on its own device (the CPU for CPU training; on CUDA a CUDA generator, so
+    no batch of noise is made on the host and copied every step)."""
     if strength <= 0:
         return x
     b, c, h, w = x.shape
@@ -139,13 +159,13 @@ def _augment(x: torch.Tensor, strength: float, gen: torch.Generator) -> torch.Te
     mw = int(round(strength * w / 8))
     if mh or mw:
         xp = F.pad(x, (mw, mw, mh, mh))
-        dy = torch.randint(0, 2 * mh + 1, (b,), generator=gen, device="cpu").to(x.device)
-        dx = torch.randint(0, 2 * mw + 1, (b,), generator=gen, device="cpu").to(x.device)
+        dy = torch.randint(0, 2 * mh + 1, (b,), generator=gen, device=gen.device).to(x.device)
+        dx = torch.randint(0, 2 * mw + 1, (b,), generator=gen, device=gen.device).to(x.device)
         rows = dy[:, None] + torch.arange(h, device=x.device)[None, :]  # (b, h)
         cols = dx[:, None] + torch.arange(w, device=x.device)[None, :]  # (b, w)
         bi = torch.arange(b, device=x.device)[:, None, None]
         x = xp.permute(0, 2, 3, 1)[bi, rows[:, :, None], cols[:, None, :]].permute(0, 3, 1, 2)
-    noise = torch.randn(x.shape, generator=gen, device="cpu").to(x.device)
+    noise = torch.randn(x.shape, generator=gen, device=gen.device).to(x.device)
     return x + 0.1 * strength * noise
 
 
@@ -172,10 +192,11 @@ def _make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer
 def evaluate(
     model: nn.Module, x: torch.Tensor, y: np.ndarray, num_classes: int, batch: int = 1024
 ) -> tuple[float, float]:
-    """(accuracy, macro-F1) of ``model`` on ``x``, ``y``."""
+    """(accuracy, macro-F1) of ``model`` on ``x``, ``y`` (the predictions stay on the
+    model's device until one copy to the host at the end)."""
     model.eval()
-    preds = [model(x[i : i + batch]).argmax(1).cpu() for i in range(0, len(x), batch)]
-    pred = torch.cat(preds).numpy()
+    preds = [model(x[i : i + batch]).argmax(1) for i in range(0, len(x), batch)]
+    pred = torch.cat(preds).cpu().numpy()
     y = np.asarray(y)
     return float((pred == y).mean()), macro_f1(y, pred, num_classes)
 
@@ -208,6 +229,7 @@ def _train(
 ) -> TrainResult:
     device = resolve_device(cfg.device)
     idx = stratified_subset(data.y_train, cfg.subset, seed=cfg.seed)
+    # the data go to the device once per training run, not per batch
     xtr = resize_images(torch.from_numpy(data.x_train[idx]), cfg.resolution).to(device)
     ytr = torch.from_numpy(data.y_train[idx]).to(device)
     if eval_on == "test":
@@ -225,25 +247,29 @@ def _train(
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total) / total))
     )
-    gen = torch.Generator().manual_seed(int(cfg.seed))
+    gen = torch.Generator().manual_seed(int(cfg.seed))  # batch order: the same on any device
+    # augmentation draws on the training device (the CPU generator itself on the CPU)
+    aug_gen = gen if device.type == "cpu" else torch.Generator(device).manual_seed(int(cfg.seed))
     loss_fn = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
     history: list[dict[str, float]] = []
     acc = f1 = 0.0
     for epoch in range(1, cfg.epochs + 1):
         model.train()
         perm = torch.randperm(n, generator=gen).to(device)
-        total_loss = 0.0
+        # summed on the device in float64 (as exact as a Python float): no host sync per step
+        loss_sum = torch.zeros((), dtype=torch.float64, device=device)
         for i in range(0, n, cfg.batch_size):
             bi = perm[i : i + cfg.batch_size]
             if len(bi) < 2 and n >= 2:  # BatchNorm needs 2+ samples
                 continue
-            xb = _augment(xtr[bi], cfg.augment, gen)
+            xb = _augment(xtr[bi], cfg.augment, aug_gen)
             loss = loss_fn(model(xb), ytr[bi])
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             sched.step()
-            total_loss += float(loss.detach()) * len(bi)
+            loss_sum += loss.detach().double() * len(bi)
+        total_loss = float(loss_sum)
         acc, f1 = evaluate(model, xev, ye, data.num_classes)
         metrics = {"epoch": epoch, "accuracy": acc, "f1": f1, "loss": total_loss / n}
         history.append(metrics)
@@ -251,4 +277,4 @@ def _train(
             raise FloatingPointError(f"training diverged at epoch {epoch} (loss {total_loss}).")
         if on_epoch is not None:
             on_epoch(epoch, metrics)
-    return TrainResult(acc, f1, len(history), history)
+    return TrainResult(acc, f1, len(history), history, device=str(device))

@@ -22,9 +22,12 @@ from slimtune.pruners.base import BasePruner, NopPruner
 
 _LAZY = {
     "HyperbandPruner": "slimtune.multifidelity.hyperband",
+    "LearningCurvePruner": "slimtune.multifidelity.curves",
     "MedianPruner": "slimtune.multifidelity.median",
     "PatientPruner": "slimtune.multifidelity.patient",
     "PercentilePruner": "slimtune.multifidelity.median",
+    "PromotionASHAPruner": "slimtune.multifidelity.promotion",
+    "PromotionHyperbandPruner": "slimtune.multifidelity.promotion",
     "SuccessiveHalvingPruner": "slimtune.multifidelity.successive_halving",
     "ThresholdPruner": "slimtune.multifidelity.threshold",
     "WilcoxonPruner": "slimtune.multifidelity.wilcoxon",

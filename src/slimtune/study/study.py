@@ -272,8 +272,26 @@ class Study:
 
     # --- ask / tell -------------------------------------------------------------------
     def ask(self, fixed_distributions: dict[str, BaseDistribution] | None = None) -> Trial:
-        """Start a trial (an enqueued one first). Sample ``fixed_distributions`` at once."""
+        """Start a trial (an enqueued one first). Sample ``fixed_distributions`` at once.
+
+        Without an enqueued trial, a pruner with ``continuation(study)`` (promotion-type
+        successive halving) may hand back a paused trial's continuation (a dict of
+        ``params``, ``system_attrs``, ``intermediate_values``), which this ask starts: it is
+        created RUNNING, with its curve, so no other worker can take it half-written."""
         tid = self._storage.pop_waiting_trial_id(self._study_id)
+        if tid is None:
+            cont = getattr(self.pruner, "continuation", None)
+            spec = cont(self) if cont is not None else None
+            if spec is not None:
+                tid = self._storage.create_new_trial(
+                    self._study_id,
+                    system_attrs={
+                        **spec.get("system_attrs", {}),
+                        keys.FIXED_PARAMS: dict(spec["params"]),
+                    },
+                )
+                for step, v in spec.get("intermediate_values", {}).items():
+                    self._storage.set_trial_intermediate_value(tid, int(step), v)
         if tid is None:
             tid = self._storage.create_new_trial(self._study_id)
         frozen = self._storage.get_trial(tid)
