@@ -67,3 +67,27 @@ def test_contributions_and_crowding():
     assert np.allclose(c3, c)
     d = crowding_distance(L[:3])
     assert np.isinf(d[0]) and np.isinf(d[2]) and np.isfinite(d[1])
+
+
+def test_non_dominated_sort_ends_on_nan_rows():
+    """Rows with NaN (e.g. pruned trials with no value) dominate nothing and are dominated by
+    nothing: they take the last rank instead of looping for ever."""
+    L = np.array([[1.0, 2.0], [np.nan, np.nan], [2.0, 3.0], [np.nan, np.nan]])
+    assert non_dominated_sort(L).tolist() == [0, 2, 1, 2]
+
+
+def test_multi_objective_tpe_asks_after_pruned_trials_without_values():
+    import slimtune as st
+
+    study = st.create_study(
+        directions=["maximize", "minimize"],
+        sampler=st.samplers.TPESampler(n_startup_trials=4, seed=0),
+    )
+    for i in range(8):
+        t = study.ask()
+        x = t.suggest_float("x", 0, 1)
+        if i % 2:  # stopped before any report (a zero-cost proxy rung, a repeat)
+            study.tell(t, state=st.TrialState.PRUNED)
+        else:
+            study.tell(t, [x, 100 * x])
+    assert 0 <= study.ask().suggest_float("x", 0, 1) <= 1

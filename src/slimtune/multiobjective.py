@@ -83,6 +83,8 @@ def non_dominated_sort(L: np.ndarray, n_below: int | None = None) -> np.ndarray:
     limit = n if n_below is None else min(n, n_below)
     while len(remaining) and done < limit:
         front = is_pareto_front(L[remaining])
+        if not front.any():  # rows with NaN are on no front: they share the last rank
+            break
         ranks[remaining[front]] = rank
         done += int(front.sum())
         remaining = remaining[~front]

@@ -20,6 +20,8 @@ Sections (all but ``model`` optional; errors name the key and what is allowed)::
     pick:       {rule: budget|mnasnet|smallest_above, ...}
     retrain:    {top_k: 3, epochs: 30, subset} # retrain the top k at full budget, re-rank
     output:     {dir, plot, export: [torchscript, onnx], save_trial_weights}
+    proxy:      {name: naswot, keep: 0.5, warmup: 20, neighbors: 20, batch_size: 64}
+                # a zero-cost proxy rung before epoch 1 (slimtune.nas.proxies); off if absent
 
 This module reads no data; importing it imports no torch (parsing checks ``pick.rule``
 against :data:`slimtune.nas.selection.PICK_RULES`, which does).
@@ -52,6 +54,8 @@ __all__ = [
     "LatencySection",
     "OutputSection",
     "PickSection",
+    "PROXY_NAMES",
+    "ProxySection",
     "RetrainSection",
     "SearchConfig",
     "StudySection",
@@ -97,6 +101,7 @@ SECTIONS = frozenset(
         "pick",
         "retrain",
         "output",
+        "proxy",
         "latency",
     }
 )
@@ -108,6 +113,10 @@ CONSTRAINTS = {"max_macs": "macs", "max_params": "params", "max_latency_ms": "la
 """Constraint key -> the trial record field it bounds."""
 
 
+PROXY_NAMES = ("synflow", "naswot", "grad_norm", "snip", "jacob_cov")
+"""The zero-cost proxies ``proxy.name`` may name (:data:`slimtune.nas.proxies.PROXIES`)."""
+
+
 class ConfigError(ValueError):
     """A search config is invalid; the message names the key and what is allowed."""
 
@@ -117,7 +126,9 @@ RESUME_SECTIONS = ("objectives", "constraints", "data", "model", "train", "fidel
 stored scores mean (objectives, data, training fidelity), which models were allowed
 (constraints) and the search space (model, train). The others (``study.n_trials``,
 ``timeout``, ``n_jobs``, ``seed``, ``sampler``, ``pruner``, ``pick``, ``retrain``,
-``output``) may change between runs of one study; so may ``train.threads``."""
+``output``, ``proxy``) may change between runs of one study; so may ``train.threads``
+(``proxy``, like the pruner, decides which trials train, not what a score means; the rung
+compares a trial only with trials scored by the same proxy)."""
 
 
 @dataclass
@@ -199,6 +210,20 @@ class OutputSection:
     plot: bool = True
     export: tuple[str, ...] = DEFAULT_EXPORT
     save_trial_weights: bool = True
+
+
+@dataclass
+class ProxySection:
+    """``proxy``: a rung before the first epoch. After ``warmup`` scored trials, a trial whose
+    proxy score is below the ``1 - keep`` quantile of the scores of its ``neighbors`` nearest
+    trials in log-MACs is pruned untrained; the score is taken on a fixed training batch of
+    ``batch_size`` samples."""
+
+    name: str
+    keep: float = 0.5
+    warmup: int = 20
+    neighbors: int = 20
+    batch_size: int = 64
 
 
 def _section(cfg: Mapping[str, Any], key: str, allowed: set[str]) -> dict[str, Any]:
@@ -337,6 +362,43 @@ def _parse_pick(cfg: Mapping[str, Any]) -> PickSection:
     return PickSection(rule, pick)
 
 
+def _parse_proxy(cfg: Mapping[str, Any]) -> ProxySection | None:
+    if cfg.get("proxy") is None:
+        return None
+    raw = cfg["proxy"]
+    proxy = {"name": raw} if isinstance(raw, str) else raw
+    if not isinstance(proxy, Mapping) or "name" not in proxy:
+        raise ConfigError(
+            f"`proxy` must be a proxy name or {{name: ..., keep: 0.5, warmup: 20}} with name "
+            f"in {list(PROXY_NAMES)}, got {raw!r}."
+        )
+    proxy = dict(proxy)
+    bad = set(proxy) - {"name", "keep", "warmup", "neighbors", "batch_size"}
+    if bad:
+        raise ConfigError(
+            f"`proxy`: unknown key(s) {sorted(bad)}; allowed: "
+            "['batch_size', 'keep', 'name', 'neighbors', 'warmup']."
+        )
+    if proxy["name"] not in PROXY_NAMES:
+        raise ConfigError(f"`proxy.name`={proxy['name']!r}: use one of {list(PROXY_NAMES)}.")
+    keep = proxy.get("keep", 0.5)
+    if isinstance(keep, bool) or not isinstance(keep, (int, float)) or not 0 < keep < 1:
+        raise ConfigError(
+            f"`proxy.keep` must be the fraction of trials kept, in (0, 1), got {keep!r}."
+        )
+    for k, lo in (("warmup", 1), ("neighbors", 2), ("batch_size", 2)):
+        v = proxy.get(k)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < lo):
+            raise ConfigError(f"`proxy.{k}` must be an int >= {lo}, got {v!r}.")
+    return ProxySection(
+        name=str(proxy["name"]),
+        keep=float(keep),
+        warmup=int(_given(proxy, "warmup", 20)),
+        neighbors=int(_given(proxy, "neighbors", 20)),
+        batch_size=int(_given(proxy, "batch_size", 64)),
+    )
+
+
 def _parse_retrain(cfg: Mapping[str, Any], fidelity: FidelitySection) -> RetrainSection:
     retrain = _section(cfg, "retrain", {"top_k", "epochs", "subset"})
     return RetrainSection(
@@ -441,6 +503,7 @@ class SearchConfig:
     threads: int = 1
     base_dir: Path = field(default_factory=Path.cwd)
     source: Path | None = None  # the YAML file it was read from (for the resume command)
+    proxy: ProxySection | None = None  # the zero-cost proxy rung (None: off)
 
     @classmethod
     def from_dict(cls, cfg: Mapping[str, Any], base_dir: str | Path | None = None) -> SearchConfig:
@@ -466,6 +529,7 @@ class SearchConfig:
         pick = _parse_pick(cfg)
         retrain = _parse_retrain(cfg, fidelity)
         output = _parse_output(cfg)
+        proxy = _parse_proxy(cfg)
         latency = _parse_latency(cfg)
         data = cfg.get("data", "digits")
         if not isinstance(data, (str, Mapping)):
@@ -487,6 +551,7 @@ class SearchConfig:
             latency=latency,
             threads=int(_given(train, "threads", 1)),
             base_dir=Path(base_dir) if base_dir else Path.cwd(),
+            proxy=proxy,
         )
 
     @property

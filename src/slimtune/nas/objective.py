@@ -22,6 +22,7 @@ import slimtune as st
 from slimtune.nas.config import CONSTRAINTS, SearchConfig
 from slimtune.nas.data import Dataset
 from slimtune.nas.profile import measure_latency, profile_spec
+from slimtune.nas.proxies import ProxyRung
 from slimtune.nas.space import ArchSpace
 from slimtune.nas.spec import build_model
 from slimtune.nas.train import TrainConfig, set_seed, train_model
@@ -121,6 +122,7 @@ class NASObjective:
         self.resolution = cfg.fidelity.resolution
         self.cost = cfg.cost
         self.need_latency = cfg.need_latency
+        self.proxy = None if cfg.proxy is None else ProxyRung(cfg.proxy, data, cfg.study.seed)
         self.latency = cfg.latency
         self._table: Any = None  # the per-block latency table, opened on first use
 
@@ -188,6 +190,8 @@ class NASObjective:
         if model is None:
             set_seed(self.seed + trial.number)
             model = build_model(spec)
+        if self.proxy is not None:  # the zero-cost rung before epoch 1 (may prune)
+            self.proxy.check(trial, model, rec.macs, tcfg.resolution)
         key = self.cfg.score
 
         def on_epoch(epoch: int, m: dict[str, float]) -> None:
