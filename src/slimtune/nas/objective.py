@@ -214,15 +214,13 @@ class NASObjective:
 
             trial.save_checkpoint(writer=lambda p: torch.save(get_state(), p), step=epoch)
 
-        keeps = getattr(getattr(trial, "study", None), "pruner", None)
-        res = train_model(
-            model,
-            self.data,
-            tcfg,
-            on_epoch,
-            resume=resume,
-            on_state=on_state if getattr(keeps, "checkpoints", None) is not None else None,
-        )
+        pruner = getattr(getattr(trial, "study", None), "pruner", None)
+        pause: dict[str, Any] = {}  # only under a pruner that keeps checkpoints
+        if resume is not None:
+            pause["resume"] = resume
+        if getattr(pruner, "checkpoints", None) is not None:
+            pause["on_state"] = on_state
+        res = train_model(model, self.data, tcfg, on_epoch, **pause)
         rec.accuracy, rec.f1, rec.epochs, rec.device = res.accuracy, res.f1, res.epochs, res.device
         rec.save(trial, "accuracy", "f1", "epochs", "device")
         if self.out_dir is not None and self.cfg.output.save_trial_weights:
