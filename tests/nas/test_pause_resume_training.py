@@ -17,20 +17,10 @@ from slimtune.nas.spec import build_model  # noqa: E402
 from slimtune.nas.train import TrainConfig, set_seed, train_model  # noqa: E402
 
 from .test_search import CONFIG  # noqa: E402
+from .test_train_data import SPEC  # noqa: E402
 
 pytestmark = pytest.mark.nas
 
-SPEC = {
-    "in_channels": 1,
-    "num_classes": 10,
-    "channel_divisor": 4,
-    "input_size": [8, 8],
-    "layers": [
-        [1, "Conv", {"c2": 8, "k": 3}],
-        [1, "InvertedResidualV3", {"c2": 12, "s": 2, "t": 2, "se": True}],
-        [1, "Classify", {}],
-    ],
-}
 
 
 @pytest.fixture(scope="module")

@@ -18,6 +18,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+import torch
+
 import slimtune as st
 from slimtune.nas.config import CONSTRAINTS, SearchConfig
 from slimtune.nas.data import Dataset
@@ -205,13 +207,9 @@ class NASObjective:
         # is kept through the trial, and a promoted continuation goes on from its parent's.
         resume = None
         if getattr(trial, "resume_step", 0):
-            import torch
-
             resume = trial.load_checkpoint(reader=lambda p: torch.load(p, weights_only=True))
 
         def on_state(epoch: int, get_state: Any) -> None:
-            import torch
-
             trial.save_checkpoint(writer=lambda p: torch.save(get_state(), p), step=epoch)
 
         pruner = getattr(getattr(trial, "study", None), "pruner", None)
@@ -224,8 +222,6 @@ class NASObjective:
         rec.accuracy, rec.f1, rec.epochs, rec.device = res.accuracy, res.f1, res.epochs, res.device
         rec.save(trial, "accuracy", "f1", "epochs", "device")
         if self.out_dir is not None and self.cfg.output.save_trial_weights:
-            import torch
-
             wdir = self.out_dir / "trials"
             wdir.mkdir(parents=True, exist_ok=True)
             torch.save(model.state_dict(), wdir / f"trial_{trial.number}.pt")
