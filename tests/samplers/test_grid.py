@@ -208,3 +208,57 @@ def test_brute_force_several_objectives_and_log_ints():
         t.suggest_float("q", 0.0, 1.0, step=0.5))))
     assert len(study.trials) == 8 * 3
     assert len(set(configs(study))) == 24
+
+
+def test_grid_point_of_a_trial_another_process_is_starting_is_not_taken(tmp_path):
+    # Another process has created trial 0 but not yet stored its point (the point of its
+    # number). A later trial must not take that point; once trial 0 stores it, nothing is
+    # left and the later trial evaluates nothing.
+    import threading
+
+    storage = f"sqlite:///{tmp_path / 'g.db'}"
+    sampler = GridSampler({"x": [0, 1]})
+    study = st.create_study(storage=storage, sampler=sampler)
+    raw = study.storage.create_new_trial(study._study_id)  # trial 0, no grid id yet
+    t1 = study.ask()
+    assert t1.suggest_int("x", 0, 1) == sampler._all_grids[1][0]
+    late = threading.Timer(0.2, lambda: sampler.before_trial(study, study.storage.get_trial(raw)))
+    late.start()
+    t2 = study.ask()
+    late.join()
+    with pytest.raises(st.TrialPruned):
+        t2.suggest_int("x", 0, 1)
+    assert study.storage.get_trial(raw).system_attrs[keys.GRID_ID] == 0
+
+
+def test_grid_concurrent_later_trials_that_pick_the_same_point_do_not_both_keep_it():
+    # Trials past the grid's size pick a random free point. Trial b read the storage before
+    # trial a stored its pick and drew the same point: b sees a holding it and picks again.
+    study = st.create_study(sampler=GridSampler({"x": [0, 1, 2]}))
+    for _ in range(3):
+        study.enqueue_trial({"x": 0})  # trials 0-2 are enqueued: they hold no grid point
+    study.optimize(lambda t: t.suggest_int("x", 0, 2), n_trials=3)
+    sampler = study.sampler
+    a = study.ask()
+    gid_a = study.storage.get_trial(a._trial_id).system_attrs[keys.GRID_ID]
+    b_id = study.storage.create_new_trial(study._study_id)
+    real_unvisited, real_rng = sampler._unvisited, sampler._rng
+    calls = []
+
+    def stale_then_real(s):
+        calls.append(1)
+        return [0, 1, 2] if len(calls) == 1 else real_unvisited(s)
+
+    class SamePointFirst:
+        draws = [gid_a]
+
+        def choice(self, targets):
+            return self.draws.pop() if self.draws else real_rng.choice(targets)
+
+    sampler._unvisited, sampler._rng = stale_then_real, SamePointFirst()
+    try:
+        sampler.before_trial(study, study.storage.get_trial(b_id))
+    finally:
+        sampler._unvisited, sampler._rng = real_unvisited, real_rng
+    gid_b = study.storage.get_trial(b_id).system_attrs[keys.GRID_ID]
+    assert gid_b != gid_a and gid_b in (0, 1, 2)

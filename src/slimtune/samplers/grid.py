@@ -8,7 +8,11 @@ processes sharing a storage cover the grid together:
 * the first ``n`` trials of a study (``n`` the size of the grid) take the point of their own
   trial number, which storage hands out exactly once, so concurrent workers never collide;
 * later trials (after enqueued trials, failures elsewhere, a second grid in the same study)
-  take a random point that no finished or running trial of the same grid holds.
+  take a random point that no finished or running trial of the same grid holds. A
+  running trial among the first ``n`` that has not stored its point yet (another process
+  created it a moment ago) reserves the point of its number; a later trial that picked
+  the same free point as a concurrent one gives it up when it sees the other, and picks
+  again.
 
 When the last point is finished or running, the study is stopped (``study.stop()``), which
 ends ``optimize`` in this process and in the worker processes.
@@ -25,6 +29,7 @@ from __future__ import annotations
 import itertools
 import logging
 import math
+import time
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -125,27 +130,51 @@ class GridSampler(BaseSampler):
                 return False
         return True
 
-    def _grid_ids(self, study: Study) -> tuple[set[int], set[int]]:
-        """(finished, running) grid ids of this grid's trials in the study."""
+    def _grid_ids(self, study: Study) -> tuple[set[int], set[int], set[int]]:
+        """(finished, running, starting) grid ids of this grid's trials in the study.
+
+        ``starting``: a RUNNING trial among the first ``n`` that has no grid id yet, since
+        another process created it a moment ago and has not yet stored the point of its own
+        number. Its point is reserved until it says otherwise (or finishes without one)."""
         finished: set[int] = set()
         running: set[int] = set()
+        starting: set[int] = set()
         for t in study.get_trials(deepcopy=False):
-            gid = t.system_attrs.get(keys.GRID_ID)
-            if gid is None or not self._same_space(t.system_attrs.get(keys.GRID_SEARCH_SPACE)):
+            attrs = t.system_attrs
+            gid = attrs.get(keys.GRID_ID)
+            if gid is None:
+                if (
+                    t.state == TrialState.RUNNING
+                    and 0 <= t.number < self._n_min_trials
+                    and keys.FIXED_PARAMS not in attrs
+                ):
+                    starting.add(t.number)
+                continue
+            if not self._same_space(attrs.get(keys.GRID_SEARCH_SPACE)):
                 continue
             if t.state.is_finished():
                 finished.add(int(gid))
             elif t.state == TrialState.RUNNING:
                 running.add(int(gid))
-        return finished, running
+        return finished, running, starting - finished - running
 
     def _unvisited(self, study: Study) -> list[int]:
-        finished, running = self._grid_ids(study)
-        return sorted(set(range(self._n_min_trials)) - finished - running)
+        finished, running, starting = self._grid_ids(study)
+        return sorted(set(range(self._n_min_trials)) - finished - running - starting)
+
+    def _holders(self, study: Study, gid: int) -> list[FrozenTrial]:
+        """The running or finished trials of this grid that hold point ``gid``."""
+        return [
+            t
+            for t in study.get_trials(deepcopy=False)
+            if t.system_attrs.get(keys.GRID_ID) == gid
+            and (t.state.is_finished() or t.state == TrialState.RUNNING)
+            and self._same_space(t.system_attrs.get(keys.GRID_SEARCH_SPACE))
+        ]
 
     def is_exhausted(self, study: Study) -> bool:
         """True when every grid point has a finished trial."""
-        finished, _ = self._grid_ids(study)
+        finished, _, _ = self._grid_ids(study)
         return len(finished) >= self._n_min_trials
 
     # --- protocol --------------------------------------------------------------------------
@@ -157,11 +186,11 @@ class GridSampler(BaseSampler):
             # Trial numbers are unique in a study: concurrent workers never collide here.
             gid = trial.number
         else:
-            targets = self._unvisited(study)
-            if not targets:
+            gid = self._claim_free_point(study, trial)
+            if gid is None:
                 # Nothing is left for this trial: it evaluates nothing and the study stops.
-                finished, running = self._grid_ids(study)
-                if not running:
+                _, running, starting = self._grid_ids(study)
+                if not running and not starting:
                     logger.warning(
                         "GridSampler: the grid is exhausted; trial %d evaluates nothing "
                         "(PRUNED) and the study stops.", trial.number
@@ -169,10 +198,43 @@ class GridSampler(BaseSampler):
                 self._surplus.add(trial.trial_id)
                 study.stop()
                 return
-            gid = int(self._rng.choice(targets))
+            self._grid_of[trial.trial_id] = gid
+            return
+        self._store_point(study, trial, gid)
+
+    def _store_point(self, study: Study, trial: FrozenTrial, gid: int) -> None:
         study.set_trial_system_attr(trial.trial_id, keys.GRID_SEARCH_SPACE, self._search_space)
         study.set_trial_system_attr(trial.trial_id, keys.GRID_ID, gid)
         self._grid_of[trial.trial_id] = gid
+
+    def _claim_free_point(self, study: Study, trial: FrozenTrial) -> int | None:
+        """Take a random point no other trial holds; None when none is left.
+
+        Two workers may pick the same free point at once. Each stores its pick and then
+        reads the storage again; whoever sees another trial holding the point gives it up
+        (its grid id becomes -1) and picks again. Writes come before reads, so at least one
+        of two colliding workers sees the other: a point is never evaluated twice."""
+        deadline = None
+        while True:
+            targets = self._unvisited(study)
+            if not targets:
+                _, _, starting = self._grid_ids(study)
+                if not starting:
+                    return None
+                # Points reserved by trials another process is just starting: they are
+                # normally taken within milliseconds; wait for them to say so.
+                deadline = time.monotonic() + 5.0 if deadline is None else deadline
+                if time.monotonic() > deadline:
+                    return None
+                time.sleep(0.02)
+                continue
+            gid = int(self._rng.choice(targets))
+            self._store_point(study, trial, gid)
+            others = [t for t in self._holders(study, gid) if t.trial_id != trial.trial_id]
+            if not others:
+                return gid
+            study.set_trial_system_attr(trial.trial_id, keys.GRID_ID, -1)
+            self._grid_of.pop(trial.trial_id, None)
 
     def _grid_id(self, study: Study, trial: FrozenTrial) -> int | None:
         gid = self._grid_of.get(trial.trial_id)
