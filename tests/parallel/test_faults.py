@@ -66,7 +66,7 @@ import slimtune as st
 logging.basicConfig(level=logging.WARNING)
 
 def obj(trial):
-    time.sleep(0.02)
+    time.sleep(0.05)
     return trial.suggest_float("x", -1, 1) ** 2
 
 study = st.load_study(study_name=sys.argv[2], storage=sys.argv[1],
@@ -88,7 +88,7 @@ def test_connection_reset_on_one_worker(pg_server, resetting_proxy, tmp_path):
     (tmp_path / "w.py").write_text(_RESET_WORKER)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
     worker = subprocess.Popen(
-        [sys.executable, str(tmp_path / "w.py"), url, name, "30"],
+        [sys.executable, str(tmp_path / "w.py"), url, name, "40"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -97,8 +97,10 @@ def test_connection_reset_on_one_worker(pg_server, resetting_proxy, tmp_path):
     stop = threading.Event()
 
     def blips():
+        # 40 trials of 0.05 s take the worker 2 s at least: several resets, even on a
+        # fast machine.
         while not stop.is_set() and worker.poll() is None:
-            time.sleep(0.5)
+            time.sleep(0.25)
             proxy.reset()
 
     th = threading.Thread(target=blips)
@@ -114,7 +116,7 @@ def test_connection_reset_on_one_worker(pg_server, resetting_proxy, tmp_path):
     assert worker.returncode == 0 and "done" in out, out
     assert proxy.n_resets >= 3
     assert "lost the connection" in out  # the worker met the resets, and retried
-    _check(study, 60)
+    _check(study, 70)
 
 
 def test_killed_local_worker_on_postgres(pg_server):
