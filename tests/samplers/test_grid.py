@@ -262,3 +262,18 @@ def test_grid_concurrent_later_trials_that_pick_the_same_point_do_not_both_keep_
         sampler._unvisited, sampler._rng = real_unvisited, real_rng
     gid_b = study.storage.get_trial(b_id).system_attrs[keys.GRID_ID]
     assert gid_b != gid_a and gid_b in (0, 1, 2)
+
+
+def test_grid_a_point_given_up_counts_for_nothing():
+    sampler = GridSampler({"x": [0, 1]})
+    study = st.create_study(sampler=sampler)
+    tid = study.storage.create_new_trial(study._study_id)
+    study.storage.set_trial_system_attr(tid, keys.GRID_SEARCH_SPACE, sampler._search_space)
+    study.storage.set_trial_system_attr(tid, keys.GRID_ID, -1)
+    study.storage.set_trial_state_values(tid, st.TrialState.PRUNED)
+    other = study.storage.create_new_trial(study._study_id)
+    study.storage.set_trial_system_attr(other, keys.GRID_SEARCH_SPACE, sampler._search_space)
+    study.storage.set_trial_system_attr(other, keys.GRID_ID, 0)
+    study.storage.set_trial_state_values(other, st.TrialState.COMPLETE, [0.0])
+    assert not sampler.is_exhausted(study)
+    assert sampler._unvisited(study) == [1]

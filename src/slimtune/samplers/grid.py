@@ -150,8 +150,8 @@ class GridSampler(BaseSampler):
                 ):
                     starting.add(t.number)
                 continue
-            if not self._same_space(attrs.get(keys.GRID_SEARCH_SPACE)):
-                continue
+            if int(gid) < 0 or not self._same_space(attrs.get(keys.GRID_SEARCH_SPACE)):
+                continue  # -1: a point given up to a concurrent trial (see below)
             if t.state.is_finished():
                 finished.add(int(gid))
             elif t.state == TrialState.RUNNING:
