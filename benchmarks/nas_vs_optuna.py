@@ -84,6 +84,18 @@ VARIANTS: dict[str, dict[str, Any]] = {
         },
         "sampler": {"name": "TPESampler", "n_startup_trials": 6},
     },
+    # the example config's TPE as it ran before the NAS defaults of a multi-objective TPE
+    # (slimtune.nas.search.TPE_NAS_DEFAULTS): good set weighted by trial order, hypervolume
+    # on raw MACs, per-branch extras in l
+    "slimtune-old": {
+        "sampler": {
+            "name": "TPESampler",
+            "n_startup_trials": 12,
+            "good_weights": "trial-order",
+            "objective_scales": ["linear", "linear"],
+            "branch_weight": 0.5,
+        }
+    },
     # promotion-type ASHA: a trial not (yet) promotable at a rung is paused with its
     # training state and resumed from it when promoted (nothing trained twice)
     "slimtune-promo": {

@@ -271,3 +271,26 @@ def test_latency_objective_and_bohb_hyperband_by_name(tmp_path, digits):
         assert t.values[1] == pytest.approx(t.user_attrs["latency_ms"]) and t.values[1] > 0
         assert t.values[0] == pytest.approx(t.user_attrs["f1"])
     assert all(c.latency_ms is not None for c in res.candidates)
+
+
+def test_multi_objective_tpe_gets_the_nas_defaults_and_config_keys_win(tmp_path, digits):
+    from slimtune.nas.config import SearchConfig
+
+    cfg = SearchConfig.from_dict(_cfg(sampler={"name": "TPESampler", "n_startup_trials": 2}))
+    spec = S.sampler_spec_for(cfg)
+    assert spec["good_weights"] == "hypervolume" and spec["branch_weight"] == 0.0
+    assert spec["objective_scales"] == ["linear", "log"]
+    lat = SearchConfig.from_dict(_cfg(objectives=["f1", "latency"], sampler={
+        "name": "MOTPESampler", "branch_weight": 0.5, "good_weights": "trial-order"}))
+    spec = S.sampler_spec_for(lat)
+    assert spec["branch_weight"] == 0.5 and spec["good_weights"] == "trial-order"
+    assert spec["objective_scales"] == ["linear", "log"]
+    for other in ({"name": "RandomSampler"}, {"name": "TPESampler"}):
+        one = SearchConfig.from_dict(_cfg(objectives=["accuracy"], sampler=other))
+        assert S.sampler_spec_for(one) == other  # one objective / not TPE: as given
+    res = S.run_search(_cfg(study={"name": "mo", "n_trials": 4, "seed": 0},
+                            sampler={"name": "TPESampler", "n_startup_trials": 2}),
+                       out_dir=tmp_path, progress=False, data=digits)
+    s = res.study.sampler
+    assert s.good_weights == "hypervolume" and s.objective_scales == ("linear", "log")
+    assert len(res.study.trials) == 4

@@ -665,3 +665,77 @@ def test_small_grid_is_not_resampled() -> None:
     configs = [(t.params["a"], t.params["b"]) for t in study.trials[5:]]
     assert len(set(configs)) == len(configs)
     assert study.best_value == 0.0
+
+
+# --- hypervolume weights and log-scaled objectives (multi-objective) -----------------------
+
+
+def test_log_scaled_keeps_order_and_handles_both_directions() -> None:
+    from slimtune.samplers.tpe.steps import log_scaled
+
+    # objective 0 maximised (loss = -value), objective 1 minimised; last row is running
+    L = np.array([[-0.9, 1e3], [-0.5, 1e5], [-0.99, 1e4], [np.inf, np.inf]])
+    out = log_scaled(L, [False, True], np.array([-1.0, 1.0]))
+    assert out[:, 0].tolist() == L[:, 0].tolist()
+    assert out[:3, 1] == pytest.approx(np.log([1e3, 1e5, 1e4]))
+    assert np.isinf(out[3]).all()
+    both = log_scaled(L, [True, True], np.array([-1.0, 1.0]))
+    assert both[:3, 0] == pytest.approx(-np.log([0.9, 0.5, 0.99]))
+    for j in range(2):  # monotone: the order of every objective is kept
+        assert np.argsort(both[:3, j]).tolist() == np.argsort(L[:3, j]).tolist()
+    assert np.isfinite(log_scaled(np.array([[0.0]]), [True], np.array([1.0]))).all()
+
+
+def test_hypervolume_weights_favour_the_points_that_shape_the_front() -> None:
+    from slimtune.samplers.tpe.steps import hypervolume_weights
+
+    L = np.array([[0.0, 1.0], [0.5, 0.5], [1.0, 0.0], [0.9, 0.9], [0.2, 0.2]])
+    viol = np.array([0.0, 0.0, 0.0, 0.0, 1.0])  # the last one is infeasible
+    obs = Observations([None] * 5, L, np.zeros(5), viol)  # type: ignore[arg-type]
+    good = np.array([True, True, True, True, True])
+    w = hypervolume_weights(obs, good)
+    assert w.max() == pytest.approx(1.0)
+    assert w[1] == pytest.approx(1.0)  # the knee adds the most hypervolume
+    assert 0 < w[0] < 1 and 0 < w[2] < 1
+    assert w[3] < 1e-9 and w[4] < 1e-9  # dominated / infeasible: next to nothing
+
+
+def test_log_scale_changes_which_front_points_are_good() -> None:
+    # A front in (error, MACs) where MACs span three decades: on the raw scale the big
+    # models add the most hypervolume; on a log scale the small ones count as much.
+    macs = np.array([1e3, 2e3, 4e3, 1e5, 3e5, 1e6])
+    err = np.array([0.30, 0.20, 0.15, 0.05, 0.03, 0.02])
+    directions = ["maximize", "minimize"]
+    study = st.create_study(directions=directions)
+    for e, m in zip(err, macs):
+        t = study.ask()
+        t.suggest_float("x", 0, 1)
+        study.tell(t, [1 - e, m])
+    raw = TPESampler(seed=0, gamma=lambda n: 3)
+    logs = TPESampler(seed=0, gamma=lambda n: 3, objective_scales=["linear", "log"])
+    trials = study.get_trials(deepcopy=False)
+    obs = raw.collector.collect(study, trials)
+    good_raw = split_observations(obs, raw.gamma).good
+    good_log = split_observations(obs._replace(losses=logs._scaled(study, obs.losses)),
+                                  logs.gamma).good
+    small = macs < 1e4
+    assert good_raw[small].sum() < good_log[small].sum()
+
+
+def test_new_mo_options_are_seeded_and_checked() -> None:
+    def params(seed: int) -> list[dict]:
+        s = TPESampler(seed=seed, n_startup_trials=5, good_weights="hypervolume",
+                       objective_scales=["linear", "log"], branch_weight=0.0)
+        study = run(s, lambda t: (t.suggest_float("x", 0, 1), 10 ** (3 * t.suggest_float(
+            "y", 0, 1))), 15, directions=["maximize", "minimize"])
+        return [t.params for t in study.trials]
+
+    assert params(3) == params(3)
+    with pytest.raises(ValueError, match="good_weights"):
+        TPESampler(good_weights="contribution")
+    with pytest.raises(ValueError, match="objective_scales"):
+        TPESampler(objective_scales=["linear", "ln"])
+    s = TPESampler(seed=0, n_startup_trials=2, objective_scales=["log"])
+    study = st.create_study(directions=["minimize", "minimize"], sampler=s)
+    with pytest.raises(ValueError, match="one 'linear' or 'log' per objective"):
+        study.optimize(lambda t: (t.suggest_float("x", 1, 2), 1.0), n_trials=4, catch=())

@@ -34,6 +34,7 @@ import slimtune as st
 from slimtune import keys
 from slimtune.nas.card import model_card, write_card
 from slimtune.nas.config import (
+    COSTS,
     DEFAULT_N_TRIALS,
     ConfigError,
     SearchConfig,
@@ -143,6 +144,26 @@ def _make(kind: str, spec: Mapping[str, Any], seed: int | None) -> Any:
         return cls(**kw)
     except (TypeError, ValueError) as e:
         raise ConfigError(f"`{kind}`: {name}({kw}) failed: {e}") from None
+
+
+# What the NAS search gives a TPE sampler with an accuracy and a cost objective, unless the
+# config sets the key (measured in docs/nas.md: benchmarks/nas_vs_optuna.py and
+# benchmarks/nas_sampler_probe.py): the good set weighted by hypervolume contribution, the
+# cost (MACs, parameters, latency: they span decades) on a log scale, no per-branch extras.
+TPE_NAS_DEFAULTS: dict[str, Any] = {"good_weights": "hypervolume", "branch_weight": 0.0}
+
+
+def sampler_spec_for(cfg: SearchConfig) -> dict[str, Any]:
+    """The config's sampler section with the NAS defaults of a multi-objective TPE filled in
+    (:data:`TPE_NAS_DEFAULTS`, ``objective_scales`` log for the cost); keys given win."""
+    spec = dict(cfg.sampler)
+    if spec.get("name") in ("TPESampler", "MOTPESampler") and len(cfg.objectives) > 1:
+        for k, v in TPE_NAS_DEFAULTS.items():
+            spec.setdefault(k, v)
+        spec.setdefault(
+            "objective_scales", ["log" if o in COSTS else "linear" for o in cfg.objectives]
+        )
+    return spec
 
 
 class ConfigChangedError(ConfigError):
@@ -471,7 +492,7 @@ def run_search(
         load_if_exists=True,
     )
     n_before = len(study.get_trials(deepcopy=False))
-    sampler_spec = dict(cfg.sampler)
+    sampler_spec = sampler_spec_for(cfg)
     if "seed" in sampler_spec and isinstance(sampler_spec["seed"], int):  # derived too
         sampler_spec["seed"] = resume_seed(sampler_spec["seed"], n_before)
     study.sampler = _make("sampler", sampler_spec, resume_seed(cfg.study.seed, n_before))

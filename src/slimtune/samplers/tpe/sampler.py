@@ -24,6 +24,7 @@ from slimtune.samplers.tpe.steps import (
     Observations,
     TrialCollector,
     fit_estimators,
+    log_scaled,
     pick_best,
     prior_models,
     sample_candidates,
@@ -133,6 +134,15 @@ class TPESampler(BaseSampler):
         in the score, ``log l(x)/g(x) + w * sum_j log l_j(x_j)/g_j(x_j)`` (active parameters
         only). With few good trials the joint ratio alone can lock onto a spurious
         combination; the marginals keep each parameter's own evidence in view. 0: joint only.
+    good_weights : several objectives: ``"trial-order"`` (default; the ``weights`` rule) or
+        ``"hypervolume"``: each good observation weighs its exclusive hypervolume within the
+        good set (scaled to a maximum of 1; dominated ones next to nothing), as in MOTPE, so
+        ``l`` follows the points that shape the front.
+    objective_scales : one ``"linear"`` or ``"log"`` per objective (default all linear): the
+        scale on which hypervolumes are measured (the split's cut and ``good_weights``).
+        Ranks and non-domination do not depend on it. A cost that spans decades (MACs,
+        parameters, latency) belongs on ``"log"``: a model 2x smaller then counts as much at
+        5k as at 500k MACs; on the raw scale the big models dominate every hypervolume.
     startup : ``"random"`` (default) or ``"sobol"``: how the startup trials are drawn
         (parameters with a user prior are always drawn from it).
     seed : seed of the random stream (reproducible runs).
@@ -177,6 +187,8 @@ class TPESampler(BaseSampler):
         max_observations: int | None = 1000,
         marginal_weight: float = 0.5,
         collector: ObservationCollector | None = None,
+        good_weights: str = "trial-order",
+        objective_scales: Sequence[str] | None = None,
     ):
         if not isinstance(n_startup_trials, int) or n_startup_trials < 0:
             raise ValueError(
@@ -218,6 +230,17 @@ class TPESampler(BaseSampler):
             )
         if prior_decay < 0:
             raise ValueError(f"prior_decay must be >= 0, got prior_decay={prior_decay!r}.")
+        if good_weights not in ("trial-order", "hypervolume"):
+            raise ValueError(
+                f"good_weights={good_weights!r}: use 'trial-order' or 'hypervolume'."
+            )
+        if objective_scales is not None:
+            objective_scales = [str(v) for v in objective_scales]
+            bad = [v for v in objective_scales if v not in ("linear", "log")]
+            if bad:
+                raise ValueError(
+                    f"objective_scales={objective_scales!r}: each entry is 'linear' or 'log'."
+                )
         gamma = _gamma_from(gamma)
         weights = _weights_from(weights)
         if collector is not None and not isinstance(collector, ObservationCollector):
@@ -236,6 +259,8 @@ class TPESampler(BaseSampler):
         self.weights = weights if weights is not None else default_weights
         self.seed = seed
         self.multivariate = bool(multivariate)
+        self.good_weights = good_weights
+        self.objective_scales = None if objective_scales is None else tuple(objective_scales)
         self.group = group  # conditional spaces are always modelled jointly (union space)
         self.warn_independent_sampling = warn_independent_sampling
         self.constant_liar = bool(constant_liar)
@@ -356,6 +381,8 @@ class TPESampler(BaseSampler):
         obs = self.collector.collect(study, h.trials())  # 1. collect
         if len(obs.trials) == 0:
             return {}, obs
+        if self.objective_scales is not None and "log" in self.objective_scales:
+            obs = obs._replace(losses=self._scaled(study, obs.losses))
         split = split_observations(obs, self.gamma)  # 2. split
         X, A = self._encoding.encode(search_space, obs.trials, obs.stable, study.study_name)
         geom = self._encoding.geometry(search_space)
@@ -372,6 +399,7 @@ class TPESampler(BaseSampler):
             geom, X, A, obs, split, prior_l, kernel,
             weights=self.weights, gamma=self.gamma, branch_weight=self.branch_weight,
             max_observations=self.max_observations, rng=self._rng,
+            good_weights=self.good_weights,
         )
         cand = sample_candidates(  # 4. sample
             l_est, self._rng, self.n_ei_candidates, X, A, multivariate=self.multivariate
@@ -387,6 +415,16 @@ class TPESampler(BaseSampler):
             A=A if self.multivariate else None,
         )
         return geom.encoder.decode_external(pick_best(cand, score)), obs
+
+    def _scaled(self, study: Study, losses: np.ndarray) -> np.ndarray:
+        scales = self.objective_scales or ()
+        if len(scales) != losses.shape[1]:
+            raise ValueError(
+                f"objective_scales has {len(scales)} entries but the study has "
+                f"{losses.shape[1]} objectives: give one 'linear' or 'log' per objective."
+            )
+        signs = np.array([-1.0 if d == "maximize" else 1.0 for d in study.directions])
+        return log_scaled(losses, [v == "log" for v in scales], signs)
 
     def __repr__(self) -> str:
         return (

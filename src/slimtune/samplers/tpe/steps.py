@@ -50,6 +50,8 @@ __all__ = [
     "pick_best",
     "prior_models",
     "violations",
+    "hypervolume_weights",
+    "log_scaled",
 ]
 
 
@@ -317,6 +319,7 @@ def fit_estimators(
     branch_weight: float,
     max_observations: int | None,
     rng: np.random.Generator,
+    good_weights: str = "trial-order",
 ) -> tuple[ParzenEstimator, ParzenEstimator]:
     """Fit ``l`` on the good observations and ``g`` on the bad ones (step 3).
 
@@ -328,6 +331,8 @@ def fit_estimators(
     below = split.good
     above = ~below
     wb = np.asarray(weights(int(below.sum())), dtype=float)
+    if good_weights == "hypervolume" and obs.losses.shape[1] > 1 and below.sum() > 1:
+        wb = hypervolume_weights(obs, below)
     wa = np.asarray(weights(int(above.sum())), dtype=float)
     if branch_weight > 0 and not A.all():
         extra = branch_good(A, below, np.isfinite(obs.tier), split.order, gamma)
@@ -346,6 +351,48 @@ def fit_estimators(
     l_est = ParzenEstimator(geom, X[below], A[below], wb, prior_l, **kw)
     g_est = ParzenEstimator(geom, X[idx_a], A[idx_a], wa, PriorModel.flat(geom), **kw)
     return l_est, g_est
+
+
+def log_scaled(losses: np.ndarray, log: Sequence[bool], signs: np.ndarray) -> np.ndarray:
+    """Losses with the objectives flagged in ``log`` measured on a log scale.
+
+    ``signs`` (m,): +1 where an objective is minimised (loss = value), -1 where it is
+    maximised (loss = -value). The transform is monotone, so ranks and non-domination do not
+    change; only hypervolumes do (a model 2x smaller counts the same at 5k or 500k MACs).
+    Values <= 0 of a log objective are clipped to the smallest positive float; non-finite
+    losses (running trials) stay as they are.
+    """
+    out = np.array(losses, dtype=float, copy=True)
+    for j, is_log in enumerate(log):  # loop over objectives (a handful)
+        if not is_log:
+            continue
+        col = out[:, j]
+        fin = np.isfinite(col)
+        v = np.maximum(signs[j] * col[fin], np.finfo(float).tiny)
+        col[fin] = signs[j] * np.log(v)
+    return out
+
+
+def hypervolume_weights(obs: Observations, below: np.ndarray, eps: float = 1e-12) -> np.ndarray:
+    """Weights of the good observations (in trial order) by their exclusive hypervolume
+    within the good set, scaled to a maximum of 1 (MOTPE): the points that shape the front
+    weigh most, dominated ones almost nothing. Infeasible good observations weigh ``eps``
+    when some good one is feasible."""
+    idx = np.flatnonzero(below)
+    viol = obs.violation if obs.violation is not None else violations(obs.trials)
+    ok = np.isfinite(obs.tier) & (viol <= 0) & np.all(np.isfinite(obs.losses), axis=1)
+    L = obs.losses[idx]
+    feas = ok[idx]
+    w = np.full(len(idx), eps)
+    if feas.sum() == 0:
+        return np.ones(len(idx))
+    P = L[feas]
+    span = np.ptp(P, axis=0)
+    ref = P.max(axis=0) + 0.1 * np.where(span > 0, span, 1.0)
+    c = hypervolume_contributions(P, ref)
+    top = c.max()
+    w[feas] = np.maximum(c / top, eps) if top > 0 else 1.0
+    return w
 
 
 def prior_models(
