@@ -227,6 +227,13 @@ class Split(NamedTuple):
     n_finished: int
 
 
+def own_contributions(P: np.ndarray) -> np.ndarray:
+    """Exclusive hypervolume of each row of ``P`` (losses) with the reference point 10 % of
+    the range beyond the rows' worst (the MOTPE cut and the ``hypervolume`` good weights)."""
+    span = np.ptp(P, axis=0)
+    return hypervolume_contributions(P, P.max(axis=0) + 0.1 * np.where(span > 0, span, 1.0))
+
+
 def split_observations(obs: Observations, gamma: Callable[[int], int]) -> Split:
     """Rank the observations and mark the best ``gamma(n_finished)`` as good (pure).
 
@@ -281,10 +288,7 @@ def split_observations(obs: Observations, gamma: Callable[[int], int]) -> Split:
     tied = np.flatnonzero(same)
     need = n_below - len(inside)
     if len(tied) > need and infeasible[cut] == 0:
-        P = L[tied]
-        span = np.ptp(P, axis=0)
-        ref = P.max(axis=0) + 0.1 * np.where(span > 0, span, 1.0)
-        contrib = hypervolume_contributions(P, ref)
+        contrib = own_contributions(L[tied])
         pick = tied[np.argsort(-contrib, kind="stable")[:need]]
     else:
         pick = tied[:need]
@@ -386,10 +390,7 @@ def hypervolume_weights(obs: Observations, below: np.ndarray, eps: float = 1e-12
     w = np.full(len(idx), eps)
     if feas.sum() == 0:
         return np.ones(len(idx))
-    P = L[feas]
-    span = np.ptp(P, axis=0)
-    ref = P.max(axis=0) + 0.1 * np.where(span > 0, span, 1.0)
-    c = hypervolume_contributions(P, ref)
+    c = own_contributions(L[feas])
     top = c.max()
     w[feas] = np.maximum(c / top, eps) if top > 0 else 1.0
     return w
