@@ -119,7 +119,15 @@ class ResettingProxy:
                 b.sendall(data)
         except OSError:
             pass
+        # Shut both down before closing: the other direction's thread is blocked in recv on
+        # one of them, and a close() from here alone would neither wake it nor end the TCP
+        # connection (the blocked call keeps the socket alive), so the server's backend
+        # would stay connected for ever and pile up to "too many clients".
         for x in (a, b):
+            try:
+                x.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
             try:
                 x.close()
             except OSError:

@@ -108,6 +108,63 @@ def test_param_state_and_failure_writes_survive_a_lost_commit(storage, lose_comm
     assert storage.get_trial(b).system_attrs["fail_reason"] == "its worker died"
 
 
+@pytest.fixture
+def break_mid_statement(monkeypatch):
+    """``brk(storage, sql)``: the next statement starting with ``sql`` dies with a lost
+    socket, and the ROLLBACK that would follow on that connection fails as libpq's does on a
+    socket that broke mid-query ("another command is already in progress"). Returns a
+    dict counting what happened."""
+    import sqlite3
+
+    def brk(storage: st.SQLStorage, sql: str) -> dict:
+        seen = {"broken": 0, "rollbacks_on_it": 0, "used_after": 0, "dead": set()}
+        dialect = storage.engine.dialect
+        do_execute, do_rollback = dialect.do_execute, dialect.do_rollback
+
+        def execute(cursor, statement, parameters, context=None):
+            if id(cursor.connection) in seen["dead"]:  # a dead socket stays dead
+                seen["used_after"] += 1
+                raise sqlite3.OperationalError("connection socket closed")
+            if statement.lstrip().upper().startswith(sql) and seen["broken"] == 0:
+                seen["broken"] += 1
+                seen["dead"].add(id(cursor.connection))
+                raise sqlite3.OperationalError("connection socket closed")
+            return do_execute(cursor, statement, parameters, context)
+
+        def rollback(dbapi_conn):
+            if id(dbapi_conn) in seen["dead"]:
+                seen["rollbacks_on_it"] += 1
+                raise sqlite3.OperationalError(
+                    "sending query failed: another command is already in progress"
+                )
+            return do_rollback(dbapi_conn)
+
+        monkeypatch.setattr(dialect, "do_execute", execute)
+        monkeypatch.setattr(dialect, "do_rollback", rollback)
+        return seen
+
+    return brk
+
+
+@pytest.mark.parametrize("sql", ["SELECT", "UPDATE"])
+def test_a_connection_broken_mid_statement_is_dropped_and_retried(storage, break_mid_statement, sql):
+    """The failed rollback of a broken connection must not end the retry (it did: the worker
+    exited on 'another command is already in progress'), and the broken connection must not
+    go back to the pool: the write and the read go on over a new one."""
+    sid = storage.create_new_study(["minimize"], "b")
+    storage.create_new_trial(sid)
+    seen = break_mid_statement(storage, sql)
+    if sql == "UPDATE":  # a write: the trial counter is bumped with an UPDATE
+        tid = storage.create_new_trial(sid)
+        assert storage.get_trial(tid).number == 1
+    assert [t.number for t in storage.get_all_trials(sid)] == [0, 1][: 1 + (sql == "UPDATE")]
+    for _ in range(3):  # more work over the pool: the broken connection is not in it
+        storage.create_new_trial(sid)
+        storage.get_all_trials(sid)
+    assert seen["broken"] == 1
+    assert seen["used_after"] == 0 and seen["rollbacks_on_it"] <= 1
+
+
 def test_unreachable_for_longer_than_reconnect_timeout_is_a_clear_error(tmp_path, lose_commits):
     s = st.SQLStorage(f"sqlite:///{tmp_path}/g.db", heartbeat_interval=None, reconnect_timeout=0.3)
     sid = s.create_new_study(["minimize"], "g")

@@ -25,13 +25,14 @@ Design points
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 import logging
 import math
 import random
 import time
-from collections.abc import Callable, Container, Sequence
+from collections.abc import Callable, Container, Iterator, Sequence
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -179,6 +180,10 @@ _DISCONNECT_WORDS = (
     "no connection to the server",
     "ssl syscall error",
     "server conn crashed",
+    # libpq refuses to send on a connection whose last query broke off mid-way: the socket
+    # died during it. The connection is unusable; a new one is needed.
+    "another command is already in progress",
+    "connection socket closed",
 )
 
 
@@ -348,7 +353,7 @@ class SQLStorage(BaseStorage):
         lost: tuple[float, int] | None = None
         while True:
             try:
-                with self.engine.connect().execution_options(**self._write_opts) as conn:
+                with self._connection(self._write_opts) as conn:
                     with conn.begin():
                         if lost is not None and recover is not None:
                             done = recover(conn)
@@ -369,6 +374,33 @@ class SQLStorage(BaseStorage):
                 time.sleep(delay * (1 + random.random()))
                 delay = min(delay * 2, 1.0)
 
+    @contextlib.contextmanager
+    def _connection(self, opts: dict[str, Any]) -> Iterator[sa.Connection]:
+        """A pooled connection for one transaction. A connection that breaks is invalidated
+        on the spot, *before* anything rolls back on it: a ROLLBACK sent on a socket that
+        broke mid-query fails with "another command is already in progress", which would
+        hide the lost connection (and end the retry), and the broken connection must never
+        go back to the pool. ``conn.begin()`` runs inside this, so its rollback on the way
+        out meets an invalidated connection and sends nothing."""
+        conn = self.engine.connect().execution_options(**opts)
+        try:
+            try:
+                yield conn
+            except BaseException as e:
+                if isinstance(e, DBAPIError) and is_disconnect(e) and not conn.invalidated:
+                    conn.invalidate()
+                raise
+        finally:
+            try:
+                conn.close()
+            except DBAPIError as e:
+                # Closing rolls back what is still open; on a broken socket that fails,
+                # and the pool must drop the connection instead.
+                if not is_disconnect(e):
+                    raise
+                conn.invalidate()
+                conn.close()
+
     def _lost(self, e: BaseException, lost: tuple[float, int] | None) -> tuple[float, int]:
         """A lost connection: wait (backoff) and return (when it was first lost, tries), or
         raise :class:`StorageUnavailableError` once ``reconnect_timeout`` has passed."""
@@ -378,6 +410,8 @@ class SQLStorage(BaseStorage):
             logger.warning(
                 "lost the connection to %s; retrying: %s", self._safe_url(), str(e).splitlines()[0]
             )
+        else:
+            logger.debug("still no connection to %s: %s", self._safe_url(), str(e).splitlines()[0])
         since, n = lost
         waited = now - since
         if waited >= self.reconnect_timeout:
@@ -433,7 +467,7 @@ class SQLStorage(BaseStorage):
         lost: tuple[float, int] | None = None
         while True:
             try:
-                with self.engine.connect().execution_options(**self._read_opts) as conn:
+                with self._connection(self._read_opts) as conn:
                     if self.is_sqlite:
                         with conn.begin():
                             return fn(conn)
