@@ -147,7 +147,9 @@ def break_mid_statement(monkeypatch):
 
 
 @pytest.mark.parametrize("sql", ["SELECT", "UPDATE"])
-def test_a_connection_broken_mid_statement_is_dropped_and_retried(storage, break_mid_statement, sql):
+def test_a_connection_broken_mid_statement_is_dropped_and_retried(
+    storage, break_mid_statement, sql
+):
     """The failed rollback of a broken connection must not end the retry (it did: the worker
     exited on 'another command is already in progress'), and the broken connection must not
     go back to the pool: the write and the read go on over a new one."""
