@@ -23,6 +23,7 @@ Run: ``python benchmarks/nas_sampler_probe.py --seeds 16 --trials 150``
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import math
 import platform
@@ -53,6 +54,9 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "slimtune-hv-raw": {**BASE, "good_weights": "hypervolume", "branch_weight": 0.0},
     "slimtune-mo": {**BASE, **MO, "branch_weight": 0.0},
     "slimtune-mo-b05": {**BASE, **MO},
+    # the NAS defaults + the first 12 trials spread over log10 MACs (slimtune.nas.design)
+    "slimtune-spread": {**BASE, **MO, "branch_weight": 0.0, "design": "cost-spread"},
+    "optuna-spread": {"design": "cost-spread"},  # the same first design, then Optuna's MOTPE
 }
 
 
@@ -77,28 +81,47 @@ def make_objective(arch: ArchSpace, cap: float, seed: int, optuna_side: bool) ->
     return objective
 
 
-def summary(rows: list[tuple[float, float]], cap: float) -> dict[str, float]:
+def summary(rows: list[tuple[float, float]], cap: float) -> dict[str, Any]:
     macs = np.array([m for m, _ in rows])
-    pts = np.array([(1 - a, math.log10(m)) for m, a in rows if m <= cap])
-    hv = hypervolume(pts, np.array([1.0, math.log10(cap)])) if len(pts) else 0.0
-    return {"hv": float(hv), "median_macs": float(np.median(macs)),
+    ref = np.array([1.0, math.log10(cap)])
+    curve, pts = [], []
+    for m, a in rows:  # the hypervolume after each trial
+        if m <= cap:
+            pts.append((1 - a, math.log10(m)))
+        curve.append(float(hypervolume(np.array(pts), ref)) if pts else 0.0)
+    return {"hv": curve[-1], "curve": curve, "median_macs": float(np.median(macs)),
             "median_macs_2nd_half": float(np.median(macs[len(macs) // 2:]))}
+
+
+def trials_to(curve: list[float], target: float) -> int | None:
+    """Trials a run needs to reach ``target`` (None: never)."""
+    hit = np.nonzero(np.asarray(curve) >= target - 1e-12)[0]
+    return int(hit[0]) + 1 if len(hit) else None
 
 
 def run_one(method: str, arch: ArchSpace, cap: float, seed: int, n: int) -> dict[str, float]:
     directions = ["maximize", "minimize"]
-    if method == "optuna":
+    kw = dict(VARIANTS.get(method, {}))
+    design = []
+    if kw.pop("design", None) == "cost-spread":
+        from slimtune.nas.design import cost_spread_design
+
+        design = cost_spread_design(arch, 12, seed=seed, caps={"max_macs": cap})
+    if method.startswith("optuna"):
         import optuna
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         sampler = optuna.samplers.TPESampler(
             seed=seed, constraints_func=lambda t: t.user_attrs["constraints"])
         study = optuna.create_study(directions=directions, sampler=sampler)
+        for params in design:
+            study.enqueue_trial(params)
         study.optimize(make_objective(arch, cap, seed, True), n_trials=n)
     else:
-        kw = dict(VARIANTS[method])
         cls = getattr(st.samplers, kw.pop("name"))
         study = st.create_study(directions=directions, sampler=cls(seed=seed, **kw))
+        for params in design:
+            study.enqueue_trial(params)
         study.optimize(make_objective(arch, cap, seed, False), n_trials=n)
     rows = [(t.user_attrs["macs"], t.values[0]) for t in study.trials]
     return summary(rows, cap)
@@ -138,9 +161,10 @@ def main(argv: list[str] | None = None) -> None:
         "(1 - acc, log10 MACs), reference (1, log10 cap); paired difference against Optuna "
         "MOTPE per seed, mean ± s.e.; wins = seeds with a higher HV than Optuna.",
         "",
-        "| method | HV mean ± s.e. | HV - Optuna (paired) | wins | median MACs sampled "
-        "| median MACs, 2nd half |",
-        "|---|---|---|---|---|---|",
+        f"| method | HV at {a.trials // 4} trials | HV mean ± s.e. | HV - Optuna (paired) | "
+        "wins | trials to Optuna's final (median) | within 1/4 of the trials "
+        "| median MACs sampled | median MACs, 2nd half |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     base = np.array([r["hv"] for r in res.get("optuna", [])])
     for m in methods:
@@ -154,11 +178,23 @@ def main(argv: list[str] | None = None) -> None:
             diff, wins = "-", "-"
         mm = np.mean([r["median_macs"] for r in res[m]])
         m2 = np.mean([r["median_macs_2nd_half"] for r in res[m]])
-        lines.append(f"| {m} | {hv.mean():.3f} ± {se:.3f} | {diff} | {wins} | {mm:,.0f} "
-                     f"| {m2:,.0f} |")
+        q = np.array([r["curve"][a.trials // 4 - 1] for r in res[m]])
+        qse = q.std(ddof=1) / math.sqrt(len(q)) if len(q) > 1 else 0.0
+        reach, quarter = "-", "-"
+        if len(base) and m != "optuna":
+            need = [trials_to(r["curve"], b) for r, b in zip(res[m], base)]
+            ok = np.array([math.inf if k is None else k for k in need], dtype=float)
+            med = float(np.median(ok))  # inf when at least half never reach it
+            never = int(np.isinf(ok).sum())
+            reach = ("never" if math.isinf(med) else f"{med:.0f}") + (
+                f" ({never} never)" if never else "")
+            quarter = f"{int((ok <= a.trials // 4).sum())}/{len(ok)}"
+        lines.append(f"| {m} | {q.mean():.3f} ± {qse:.3f} | {hv.mean():.3f} ± {se:.3f} | "
+                     f"{diff} | {wins} | {reach} | {quarter} | {mm:,.0f} | {m2:,.0f} |")
     lines += ["", "Variants (TPESampler keyword arguments):", ""]
     lines += [f"* `{m}`: `{VARIANTS[m]}`" for m in methods if m in VARIANTS]
     Path(a.out).write_text("\n".join(lines) + "\n")
+    Path(a.out).with_suffix(".json").write_text(json.dumps({"argv": vars(a), "results": res}))
     print("\n".join(lines))
 
 

@@ -67,6 +67,9 @@ CONFIGS = {"digits": "examples/nas_digits.yaml", "mnist1d": "examples/nas_mnist1
 VARIANTS: dict[str, dict[str, Any]] = {
     "slimtune": {},
     "slimtune-nop": {"pruner": {"name": "NopPruner"}},
+    # the first trials as the sampler draws them (before study.initial_design: cost-spread)
+    "slimtune-random-start": {"study": {"initial_design": "random"}},
+    "slimtune-spread": {"study": {"initial_design": "cost-spread"}},
     "slimtune-front": {
         "pruner": {
             "name": "SuccessiveHalvingPruner",
@@ -86,8 +89,9 @@ VARIANTS: dict[str, dict[str, Any]] = {
     },
     # the example config's TPE as it ran before the NAS defaults of a multi-objective TPE
     # (slimtune.nas.search.TPE_NAS_DEFAULTS): good set weighted by trial order, hypervolume
-    # on raw MACs, per-branch extras in l
+    # on raw MACs, per-branch extras in l; random first trials
     "slimtune-old": {
+        "study": {"initial_design": "random"},
         "sampler": {
             "name": "TPESampler",
             "n_startup_trials": 12,
@@ -127,7 +131,10 @@ def bench_config(dataset: str, seed: int, overrides: dict[str, Any] | None = Non
     # weights kept as in the example (the pick then needs no retraining after the search)
     raw["output"] = {"plot": False, "export": [], "save_trial_weights": True}
     for k, v in (overrides or {}).items():
-        raw[k] = copy.deepcopy(v)
+        if k == "study":  # merged: the benchmark's name, seed and workers stay
+            raw["study"].update(copy.deepcopy(v))
+        else:
+            raw[k] = copy.deepcopy(v)
     return raw
 
 

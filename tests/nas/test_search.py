@@ -294,3 +294,27 @@ def test_multi_objective_tpe_gets_the_nas_defaults_and_config_keys_win(tmp_path,
     s = res.study.sampler
     assert s.good_weights == "hypervolume" and s.objective_scales == ("linear", "log")
     assert len(res.study.trials) == 4
+
+
+def test_auto_sampler_of_a_nas_search_gets_the_nas_tpe_defaults():
+    """No `sampler:` (AutoSampler, whose TPE runs a NAS space) or an explicit AutoSampler:
+    the TPE delegate gets the NAS defaults; the config's tpe_kwargs win."""
+    from slimtune.nas.config import SearchConfig
+
+    for given in ({}, {"name": "AutoSampler"}):
+        spec = S.sampler_spec_for(SearchConfig.from_dict(_cfg(sampler=given or None)))
+        assert spec["tpe_kwargs"] == {
+            "good_weights": "hypervolume",
+            "branch_weight": 0.0,
+            "objective_scales": ["linear", "log"],
+        }
+        sampler = S._make("sampler", spec, 0)
+        assert isinstance(sampler, st.samplers.AutoSampler)
+        assert sampler.tpe_kwargs["good_weights"] == "hypervolume"
+    mine = {"name": "AutoSampler", "tpe_kwargs": {"branch_weight": 0.5, "n_startup_trials": 4}}
+    spec = S.sampler_spec_for(SearchConfig.from_dict(_cfg(sampler=mine)))
+    assert spec["tpe_kwargs"]["branch_weight"] == 0.5
+    assert spec["tpe_kwargs"]["n_startup_trials"] == 4
+    assert spec["tpe_kwargs"]["good_weights"] == "hypervolume"
+    one = SearchConfig.from_dict(_cfg(objectives=["accuracy"], sampler=None))
+    assert S.sampler_spec_for(one) == {}  # one objective: the general defaults

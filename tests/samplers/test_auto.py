@@ -102,6 +102,21 @@ def test_validation():
         AutoSampler(gp_max_conditional_fraction=2.0)
 
 
+def test_delegate_kwargs_reach_the_delegates_and_mistakes_are_one_line():
+    a = AutoSampler(seed=3, gp_max_dim=0, tpe_kwargs={"n_startup_trials": 2, "gamma": 0.2})
+    s = st.create_study(sampler=a)
+    s.optimize(_quad, n_trials=4)
+    tpe = a.delegate
+    assert isinstance(tpe, st.samplers.TPESampler)
+    assert tpe.n_startup_trials == 2 and tpe.seed == 3
+    with pytest.raises(ValueError, match=r"AutoSampler\(tpe_kwargs=.*n_startup"):
+        AutoSampler(tpe_kwargs={"n_startup": 2})
+    with pytest.raises(ValueError, match="must not set 'seed'"):
+        AutoSampler(gp_kwargs={"seed": 1})
+    with pytest.raises(ValueError, match="must be a dict"):
+        AutoSampler(tpe_kwargs=[("gamma", 0.2)])
+
+
 def test_beats_random_search():
     auto = st.create_study(sampler=AutoSampler(seed=1))
     auto.optimize(_quad, n_trials=25)

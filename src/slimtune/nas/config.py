@@ -7,7 +7,7 @@ epochs are ``retrain.epochs``, else those of a search trial).
 
 Sections (all but ``model`` optional; errors name the key and what is allowed)::
 
-    study:      {name, storage, n_trials, timeout, seed, n_jobs}
+    study:      {name, storage, n_trials, timeout, seed, n_jobs, initial_design}
     data:       digits | {name: digits|mnist1d|folder|npz, val_fraction, seed, ...}
     objectives: [accuracy, macs]       # accuracy|f1 (maximised) vs macs|params|latency
     constraints: {max_macs, max_params, max_latency_ms}   # checked BEFORE training
@@ -141,6 +141,12 @@ class StudySection:
     timeout: float | None = None
     seed: int = 0
     n_jobs: int = 1
+    initial_design: str = "cost-spread"  # or "random": the first trials of a new study
+
+
+INITIAL_DESIGNS = ("cost-spread", "random")
+"""``study.initial_design``: the first trials spread over log10 MACs
+(:mod:`slimtune.nas.design`; with a cost objective only), or as the sampler draws them."""
 
 
 @dataclass
@@ -254,7 +260,9 @@ def _given(d: Mapping[str, Any], key: str, default: Any) -> Any:
 
 
 def _parse_study(cfg: Mapping[str, Any]) -> StudySection:
-    study = _section(cfg, "study", {"name", "storage", "n_trials", "timeout", "seed", "n_jobs"})
+    study = _section(
+        cfg, "study", {"name", "storage", "n_trials", "timeout", "seed", "n_jobs", "initial_design"}
+    )
     for k in ("n_trials", "n_jobs", "seed"):
         if (
             k in study
@@ -266,7 +274,13 @@ def _parse_study(cfg: Mapping[str, Any]) -> StudySection:
         isinstance(study["timeout"], (int, float)) and study["timeout"] > 0
     ):
         raise ConfigError(f"`study.timeout` must be seconds > 0, got {study['timeout']!r}.")
+    design = _given(study, "initial_design", "cost-spread")
+    if design not in INITIAL_DESIGNS:
+        raise ConfigError(
+            f"`study.initial_design`={design!r}: use one of {list(INITIAL_DESIGNS)}."
+        )
     return StudySection(
+        initial_design=design,
         name=study.get("name", "nas"),
         storage=study.get("storage"),
         n_trials=study.get("n_trials"),

@@ -155,15 +155,62 @@ TPE_NAS_DEFAULTS: dict[str, Any] = {"good_weights": "hypervolume", "branch_weigh
 
 def sampler_spec_for(cfg: SearchConfig) -> dict[str, Any]:
     """The config's sampler section with the NAS defaults of a multi-objective TPE filled in
-    (:data:`TPE_NAS_DEFAULTS`, ``objective_scales`` log for the cost); keys given win."""
+    (:data:`TPE_NAS_DEFAULTS`, ``objective_scales`` log for the cost); keys given win. With
+    no sampler, or ``AutoSampler``, they go to its TPE delegate (``tpe_kwargs``)."""
     spec = dict(cfg.sampler)
-    if spec.get("name") in ("TPESampler", "MOTPESampler") and len(cfg.objectives) > 1:
-        for k, v in TPE_NAS_DEFAULTS.items():
+    if len(cfg.objectives) < 2:
+        return spec
+    defaults = {
+        **TPE_NAS_DEFAULTS,
+        "objective_scales": ["log" if o in COSTS else "linear" for o in cfg.objectives],
+    }
+    name = spec.get("name", "AutoSampler")
+    if name in ("TPESampler", "MOTPESampler"):
+        for k, v in defaults.items():
             spec.setdefault(k, v)
-        spec.setdefault(
-            "objective_scales", ["log" if o in COSTS else "linear" for o in cfg.objectives]
-        )
+    elif name == "AutoSampler":  # the default sampler: its TPE delegate gets them too
+        given = spec.get("tpe_kwargs")
+        if given is None or isinstance(given, Mapping):  # else AutoSampler says what's wrong
+            spec["tpe_kwargs"] = {**defaults, **(given or {})}
     return spec
+
+
+def initial_design_size(spec: Mapping[str, Any]) -> int:
+    """Trials of the first design: the sampler's random start-up trials (TPE's
+    ``n_startup_trials``, also through AutoSampler's ``tpe_kwargs``), else 10."""
+    for kw in (spec, spec.get("tpe_kwargs") or {}):
+        k = kw.get("n_startup_trials") if isinstance(kw, Mapping) else None
+        if isinstance(k, int) and k > 0:
+            return k
+    return 10
+
+
+# Model-based samplers that start from random trials: the design replaces those. Random,
+# quasi-random, grid and evolutionary samplers keep their own first trials.
+_STARTS_AT_RANDOM = ("AutoSampler", "TPESampler", "MOTPESampler", "GPSampler")
+
+
+def _enqueue_initial_design(
+    study: st.Study, cfg: SearchConfig, arch: ArchSpace, spec: Mapping[str, Any], n: int | None
+) -> None:
+    """A new study with a cost objective starts from configurations spread over log10 MACs
+    (:func:`slimtune.nas.design.cost_spread_design`) instead of the sampler's random start."""
+    if cfg.study.initial_design != "cost-spread" or len(cfg.objectives) < 2:
+        return
+    if spec.get("name", "AutoSampler") not in _STARTS_AT_RANDOM:
+        return
+    size = initial_design_size(spec)
+    if n is not None:
+        size = min(size, n)
+    caps = {k: v for k, v in cfg.constraints.items() if k in ("max_macs", "max_params")}
+    from slimtune.nas.design import cost_spread_design
+
+    design = cost_spread_design(arch, size, seed=cfg.study.seed, caps=caps, pool=max(256, size))
+    for params in design:
+        study.enqueue_trial(params, skip_if_exists=True)
+    logger.info(
+        "the first %d trials are spread over log10 MACs (study.initial_design)", len(design)
+    )
 
 
 class ConfigChangedError(ConfigError):
@@ -519,6 +566,8 @@ def run_search(
     tmo = timeout if timeout is not None else cfg.study.timeout
     if n is None and tmo is None:
         n = DEFAULT_N_TRIALS
+    if n_before == 0:
+        _enqueue_initial_design(study, cfg, arch, sampler_spec, n)
     objective = _SearchObjective(
         NASObjective(cfg, data, arch, weights_root(out, study)),
         arch,

@@ -48,6 +48,9 @@ class AutoSampler(BaseSampler):
         gp_max_dim: use the GP up to this many parameters.
         gp_max_conditional_fraction: use the GP while at most this fraction of the
             parameters is conditional (inactive in some trial).
+        tpe_kwargs: keyword arguments of the TPE delegate (e.g. ``{"n_startup_trials": 12}``;
+            the NAS search gives a multi-objective study its TPE defaults this way).
+        gp_kwargs: keyword arguments of the GP delegate.
     """
 
     def __init__(
@@ -56,6 +59,8 @@ class AutoSampler(BaseSampler):
         gp_max_trials: int = 250,
         gp_max_dim: int = 16,
         gp_max_conditional_fraction: float = 0.9,
+        tpe_kwargs: dict[str, Any] | None = None,
+        gp_kwargs: dict[str, Any] | None = None,
     ):
         if not isinstance(gp_max_trials, int) or gp_max_trials < 0:
             raise ValueError(f"gp_max_trials must be an int >= 0, got {gp_max_trials!r}.")
@@ -66,6 +71,8 @@ class AutoSampler(BaseSampler):
                 "gp_max_conditional_fraction must be in [0, 1], got "
                 f"{gp_max_conditional_fraction!r}."
             )
+        self.tpe_kwargs = self._check_kwargs("tpe_kwargs", tpe_kwargs)
+        self.gp_kwargs = self._check_kwargs("gp_kwargs", gp_kwargs)
         self.seed = seed
         self.gp_max_trials = gp_max_trials
         self.gp_max_dim = gp_max_dim
@@ -74,6 +81,30 @@ class AutoSampler(BaseSampler):
         self._by_trial: dict[int, str] = {}
         self._last = "gp"
         self._reseed: int | None = None
+
+    @staticmethod
+    def _check_kwargs(what: str, kw: dict[str, Any] | None) -> dict[str, Any]:
+        """A delegate's keyword arguments, checked now (not at the first trial, where a
+        mistake would be swallowed by the fallback to another delegate)."""
+        if kw is None:
+            return {}
+        if not isinstance(kw, dict):
+            raise ValueError(f"{what} must be a dict of keyword arguments, got {kw!r}.")
+        if "seed" in kw:
+            raise ValueError(f"{what} must not set 'seed'; pass AutoSampler(seed=...) instead.")
+        if kw:
+            try:
+                if what == "tpe_kwargs":
+                    from slimtune.samplers.tpe import TPESampler as cls
+                else:
+                    from slimtune.samplers.gp import GPSampler as cls
+            except ImportError:  # that delegate is unavailable anyway
+                return dict(kw)
+            try:
+                cls(**kw)
+            except (TypeError, ValueError) as e:
+                raise ValueError(f"AutoSampler({what}={kw!r}): {e}") from None
+        return dict(kw)
 
     # --- choice -------------------------------------------------------------------------
     def choose(self, study: Study) -> str:
@@ -109,11 +140,11 @@ class AutoSampler(BaseSampler):
             if name == "gp":
                 from slimtune.samplers.gp import GPSampler
 
-                sampler: BaseSampler = GPSampler(seed=self.seed)
+                sampler: BaseSampler = GPSampler(seed=self.seed, **self.gp_kwargs)
             elif name == "tpe":
                 from slimtune.samplers.tpe import TPESampler
 
-                sampler = TPESampler(seed=self.seed)
+                sampler = TPESampler(seed=self.seed, **self.tpe_kwargs)
             else:
                 sampler = QMCSampler(seed=self.seed)
         except Exception as e:  # an unavailable sampler must not break the study
