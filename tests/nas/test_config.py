@@ -87,6 +87,7 @@ def test_study_values_and_output_none_mean_the_default():
         }
     )
     assert (cfg.study.seed, cfg.study.n_jobs, cfg.study.timeout) == (0, 1, 5)
+    assert cfg.study.initial_design == "cost-spread"
     assert cfg.output.export == () and cfg.output.dir == "nas_out"
     assert cfg.pick == C.PickSection("budget", {"max_macs": 100})
 
@@ -114,6 +115,7 @@ def test_raw_is_a_copy_and_load_config(tmp_path: Path):
     [
         ({"study": {"n_jobs": 0}}, r"study.n_jobs"),
         ({"study": {"timeout": -1}}, r"study.timeout"),
+        ({"study": {"initial_design": "lhs"}}, r"study.initial_design.*'cost-spread', 'random'"),
         ({"fidelity": {"subset": 1.5}}, r"fidelity.subset"),
         ({"constraints": {"max_macs": 0}}, r"constraints.max_macs"),
         ({"sampler": {"seed": 1}}, r"`sampler` must be a class name"),

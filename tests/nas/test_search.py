@@ -318,3 +318,33 @@ def test_auto_sampler_of_a_nas_search_gets_the_nas_tpe_defaults():
     assert spec["tpe_kwargs"]["good_weights"] == "hypervolume"
     one = SearchConfig.from_dict(_cfg(objectives=["accuracy"], sampler=None))
     assert S.sampler_spec_for(one) == {}  # one objective: the general defaults
+
+
+@pytest.mark.parametrize(
+    "sampler, design, enqueued",
+    [
+        ({"name": "TPESampler", "n_startup_trials": 3}, None, 3),  # the default: spread
+        (None, None, 3),  # AutoSampler, n_startup_trials 10, capped by n_trials
+        ({"name": "TPESampler", "n_startup_trials": 3}, "random", 0),
+        ({"name": "RandomSampler"}, None, 0),  # random search keeps its own draws
+    ],
+)
+def test_new_search_starts_from_the_cost_spread_design(
+    tmp_path, digits, sampler, design, enqueued
+):
+    from slimtune import keys
+    from slimtune.nas.design import cost_spread_design
+
+    study_sec = {"name": "d", "n_trials": 3, "seed": 4, "storage": f"sqlite:///{tmp_path}/d.db"}
+    if design:
+        study_sec["initial_design"] = design
+    cfg = _cfg(study=study_sec, sampler=sampler, fidelity={"epochs": 1, "subset": 0.2})
+    res = S.run_search(cfg, out_dir=tmp_path, progress=False, data=digits)
+    fixed = [t.params for t in res.study.trials if keys.FIXED_PARAMS in t.system_attrs]
+    assert len(fixed) == enqueued
+    if enqueued:
+        arch = ArchSpace(CONFIG["model"], CONFIG["train"], 1, 10, (8, 8))
+        assert fixed == cost_spread_design(arch, 3, seed=4)  # seeded by study.seed
+        # resumed: no second design
+        again = S.run_search(cfg, out_dir=tmp_path, progress=False, data=digits, n_trials=1)
+        assert sum(keys.FIXED_PARAMS in t.system_attrs for t in again.study.trials) == enqueued

@@ -19,7 +19,8 @@ Design points
   to ``reconnect_timeout`` seconds (default 60), then :class:`StorageUnavailableError`.
   A write whose commit was in doubt when the connection broke is checked before it is
   run again (the new trial, the claimed waiting trial, the param, the state), so a retry
-  never creates a second trial or loses a claimed one.
+  never creates a second trial or loses a claimed one. A connection that broke is invalidated
+  at once: nothing is rolled back on its dead socket and it never goes back to the pool.
 * Everything is JSON; the schema version is stored and checked on open.
 """
 
