@@ -193,6 +193,7 @@ def main(argv: list[str] | None = None) -> None:
                      f"{diff} | {wins} | {reach} | {quarter} | {mm:,.0f} | {m2:,.0f} |")
     lines += ["", "Variants (TPESampler keyword arguments):", ""]
     lines += [f"* `{m}`: `{VARIANTS[m]}`" for m in methods if m in VARIANTS]
+    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     Path(a.out).write_text("\n".join(lines) + "\n")
     Path(a.out).with_suffix(".json").write_text(json.dumps({"argv": vars(a), "results": res}))
     print("\n".join(lines))
