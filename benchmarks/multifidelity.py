@@ -411,7 +411,8 @@ def run_method(method: str, problem: Any, seed: int, budget: int) -> list[tuple[
 def curves_method(method: str, seed: int, opts: dict[str, Any]) -> dict[str, Any]:
     """The learning-curve model's rows: ``curves[alpha=..,recency=..]`` (pruner options,
     the rest go to TPE), ``curves-random`` (the same pruner, random sampling)."""
-    names = ("alpha", "min_resource", "recency", "n_calibration", "check_ratio")
+    names = ("alpha", "min_resource", "recency", "n_calibration", "check_ratio",
+             "n_startup_trials")
     pk = {k: opts.pop(k) for k in names if k in opts}
     kw = st.presets.curves(MAX_EPOCHS, seed=seed, **opts)
     kw["pruner"] = st.pruners.LearningCurvePruner(MAX_EPOCHS, **pk)
